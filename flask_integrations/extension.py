@@ -1,0 +1,273 @@
+"""The :class:`FlaskIntegrations` extension: wiring into Flask apps."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import typing as t
+
+from flask import Flask, current_app, has_app_context, request
+
+from .errors import (
+    IntegrationAlreadyRegisteredError,
+    IntegrationError,
+    IntegrationNotRegisteredError,
+    IntegrationRegistrationError,
+)
+from .hooks import render_template_hooks
+from .integration import Integration, resolve_integration_id
+from .manager import IntegrationManager
+from .models import get_default_config_model
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from flask_sqlalchemy import SQLAlchemy
+
+logger = logging.getLogger("flask_integrations")
+
+#: Entry-point group through which installed packages provide integrations.
+ENTRY_POINT_GROUP = "flask_integrations.integrations"
+
+#: Config keys and their defaults (documented in docs/configuration.rst).
+DEFAULT_CONFIG: dict[str, t.Any] = {
+    "INTEGRATIONS_URL_PREFIX": "/integrations",
+    "INTEGRATIONS_BASE_TEMPLATE": "flask_integrations/base.html",
+    "INTEGRATIONS_ADMIN_CHECK": None,
+    "INTEGRATIONS_ACTOR": None,
+    "INTEGRATIONS_CONFIG_CACHE_SIZE": 512,
+    "INTEGRATIONS_SYNC_INTERVAL": 0,
+    "INTEGRATIONS_DISCOVER": False,
+}
+
+AdminCheck = t.Callable[[], t.Any]
+ConfigScope = t.Callable[[], t.Mapping[str, t.Any]]
+
+
+class IntegrationsState:
+    """Per-app state, kept in ``app.extensions["integrations"]``.
+
+    :param extension: The extension object.
+    :param manager: The app's manager.
+    :param db: The Flask-SQLAlchemy instance in use.
+    """
+
+    def __init__(
+        self,
+        extension: FlaskIntegrations,
+        manager: IntegrationManager,
+        db: SQLAlchemy,
+    ) -> None:
+        self.extension = extension
+        self.manager = manager
+        self.db = db
+        self._registered: set[type[Integration]] = set()
+        self._synced_version = -1
+
+    def sync_registrations(self) -> None:
+        """Register classes the extension gained since the last call, and
+        unregister those it lost."""
+        extension = self.extension
+        if self._synced_version == extension._version:
+            return
+        with self.manager.lock:
+            wanted = list(extension._classes)
+            for cls in list(self._registered):
+                if cls not in wanted:
+                    self._registered.discard(cls)
+                    try:
+                        self.manager.unregister_integration_class(cls)
+                    except IntegrationNotRegisteredError:
+                        pass
+            for cls in wanted:
+                if cls not in self._registered:
+                    self.manager.register_integration_class(cls)
+                    self._registered.add(cls)
+            self._synced_version = extension._version
+
+    def before_request(self) -> None:
+        """Catch up with registrations and configuration changes."""
+        if request.endpoint == "static":
+            return
+        try:
+            self.sync_registrations()
+        except IntegrationError:
+            logger.exception("Could not register an integration class.")
+        self.manager.check_expired()
+
+
+class FlaskIntegrations:
+    """The flask-integrations extension.
+
+    ::
+
+        db = SQLAlchemy()
+        integrations = FlaskIntegrations(db=db)
+
+        def create_app():
+            app = Flask(__name__)
+            db.init_app(app)
+            integrations.init_app(app)
+            return app
+
+    One extension object can serve several apps; each gets its own
+    :class:`IntegrationManager` in ``app.extensions["integrations"]``.
+
+    :param app: Initialise this app at once.
+    :param db: The Flask-SQLAlchemy instance; defaults to the one registered
+        on the app.
+    :param config_model: The configuration model; defaults to one built once
+        per ``db``.
+    :param admin_required: Callable deciding who may use the admin pages.
+    :param config_scope: Callable returning the column values that limit the
+        configurations the current user sees and edits.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        db: SQLAlchemy | None = None,
+        config_model: type[t.Any] | None = None,
+        admin_required: AdminCheck | None = None,
+        config_scope: ConfigScope | None = None,
+    ) -> None:
+        self.db = db
+        self._config_model = config_model
+        self.admin_required = admin_required
+        self.config_scope = config_scope
+        self._classes: list[type[Integration]] = []
+        self._version = 0
+        if db is not None and config_model is None:
+            # Build the default model now, so db.create_all() sees its table
+            # even before init_app.
+            self._config_model = get_default_config_model(db)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Set the extension up on ``app``.
+
+        :raises IntegrationError: ``init_app`` was already called on this
+            app, or no Flask-SQLAlchemy instance is available.
+        """
+        if "integrations" in app.extensions:
+            raise IntegrationError(
+                f"flask-integrations is already initialized on the app"
+                f" '{app.name}'. Call 'init_app' once per app."
+            )
+        db = self.db or app.extensions.get("sqlalchemy")
+        if db is None:
+            raise IntegrationError(
+                f"No Flask-SQLAlchemy instance is registered on the app"
+                f" '{app.name}'. Call 'db.init_app(app)' before"
+                " 'integrations.init_app(app)', or pass 'db=' to FlaskIntegrations."
+            )
+        for key, value in DEFAULT_CONFIG.items():
+            app.config.setdefault(key, value)
+        config_model = self._config_model or get_default_config_model(db)
+        manager = IntegrationManager(
+            config_model,
+            app=app,
+            cache_size=int(app.config["INTEGRATIONS_CONFIG_CACHE_SIZE"]),
+            sync_interval=float(app.config["INTEGRATIONS_SYNC_INTERVAL"]),
+        )
+        state = IntegrationsState(self, manager, db)
+        app.extensions["integrations"] = state
+        app.jinja_env.globals["integration_hooks"] = render_template_hooks
+        app.before_request(state.before_request)
+        state.sync_registrations()
+        if app.config["INTEGRATIONS_DISCOVER"]:
+            self.discover(app)
+
+    @property
+    def manager(self) -> IntegrationManager:
+        """The current app's :class:`IntegrationManager`."""
+        return self._state(current_app).manager
+
+    def config_model_for(self, app: Flask) -> type[t.Any]:
+        """Return the configuration model used by ``app``."""
+        return self._state(app).manager.config_model
+
+    @staticmethod
+    def _state(app: Flask) -> IntegrationsState:
+        state = app.extensions.get("integrations")
+        if state is None:
+            raise IntegrationError(
+                f"flask-integrations is not initialized on the app '{app.name}'."
+                " Call 'integrations.init_app(app)' first."
+            )
+        return t.cast(IntegrationsState, state)
+
+    def register(self, cls: type[Integration]) -> type[Integration]:
+        """Register an integration class with every app of this extension.
+
+        Usable as a class decorator, before or after ``init_app``. Inside an
+        app context the current app registers it at once (so errors show
+        here); other apps pick it up at their next request.
+
+        :raises IntegrationRegistrationError: Not an :class:`Integration`
+            subclass, or an invalid id.
+        :raises IntegrationAlreadyRegisteredError: Already registered here,
+            or another class has its id.
+        """
+        if not (isinstance(cls, type) and issubclass(cls, Integration)):
+            raise IntegrationRegistrationError(
+                f"{cls!r} is not a subclass of 'Integration' and cannot be"
+                " registered as an integration."
+            )
+        integration_id = resolve_integration_id(cls)
+        for other in self._classes:
+            if other is cls or other.integration_id == integration_id:
+                raise IntegrationAlreadyRegisteredError(integration_id)
+        self._classes.append(cls)
+        self._version += 1
+        self._sync_current_app()
+        return cls
+
+    def unregister(self, cls: type[Integration]) -> None:
+        """Unregister a class registered with :meth:`register`.
+
+        :raises IntegrationNotRegisteredError: It was not registered here.
+        """
+        if cls not in self._classes:
+            raise IntegrationNotRegisteredError(getattr(cls, "integration_id", None))
+        self._classes.remove(cls)
+        self._version += 1
+        self._sync_current_app()
+
+    def get_registered_classes(self) -> list[type[Integration]]:
+        """Return the classes registered through this extension."""
+        return list(self._classes)
+
+    def _sync_current_app(self) -> None:
+        if has_app_context():
+            state = current_app.extensions.get("integrations")
+            if state is not None and state.extension is self:
+                state.sync_registrations()
+
+    def discover(self, app: Flask) -> list[type[Integration]]:
+        """Register the integrations installed packages provide through the
+        ``flask_integrations.integrations`` entry-point group.
+
+        An entry point that fails to load or register is logged and skipped.
+
+        :return: The classes registered.
+        """
+        found: list[type[Integration]] = []
+        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                loaded = entry_point.load()
+                classes = loaded if isinstance(loaded, (list, tuple)) else [loaded]
+                for cls in classes:
+                    if cls not in self._classes:
+                        self.register(cls)
+                    found.append(cls)
+            except Exception:
+                logger.exception(
+                    "Skipping integration entry point '%s' (%s).",
+                    entry_point.name,
+                    entry_point.value,
+                )
+        with app.app_context():
+            self._state(app).sync_registrations()
+        return found
+

@@ -1,0 +1,317 @@
+"""The :class:`IntegrationConfigForm` every configuration form derives from."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import typing as t
+from dataclasses import dataclass, field
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    Field,
+    PasswordField,
+    StringField,
+    TimeField,
+)
+from wtforms.fields.simple import SubmitField
+from wtforms.validators import InputRequired, Length, Optional
+
+from .errors import ConfigFormError
+from .i18n import _l
+from .models import as_settings_dict
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .integration import Integration
+
+# Most specific first: DateField derives from DateTimeField.
+_ISO_PARSERS: tuple[tuple[type[Field], t.Callable[[str], t.Any]], ...] = (
+    (DateField, datetime.date.fromisoformat),
+    (TimeField, datetime.time.fromisoformat),
+    (DateTimeField, datetime.datetime.fromisoformat),
+)
+
+#: Secrets at least this long get a hint with their last 4 characters.
+SECRET_HINT_MIN_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class Fieldset:
+    """A titled group of fields on a configuration page.
+
+    :param title: Heading of the group.
+    :param fields: Names of the fields, in order.
+    :param description: A sentence or two under the heading.
+    """
+
+    title: str | t.Any
+    fields: tuple[str, ...]
+    description: str | t.Any | None = None
+    classes: tuple[str, ...] = field(default=())
+
+
+FieldsetSpec = t.Union[Fieldset, tuple[t.Any, ...], t.Mapping[str, t.Any]]
+
+
+def _as_fieldset(spec: FieldsetSpec) -> Fieldset:
+    if isinstance(spec, Fieldset):
+        return spec
+    if isinstance(spec, t.Mapping):
+        return Fieldset(
+            title=spec.get("title", ""),
+            fields=tuple(spec["fields"]),
+            description=spec.get("description"),
+            classes=tuple(spec.get("classes", ())),
+        )
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], t.Mapping):
+        return _as_fieldset({"title": spec[0], **spec[1]})
+    if isinstance(spec, tuple) and 2 <= len(spec) <= 3:
+        return Fieldset(spec[0], tuple(spec[1]), spec[2] if len(spec) == 3 else None)
+    raise ValueError(
+        f"Invalid fieldset {spec!r}: use Fieldset(title, fields, description),"
+        " a (title, fields[, description]) tuple or a dict with 'fields'."
+    )
+
+
+class IntegrationConfigForm(FlaskForm):
+    """Form that adds and edits configurations of an integration.
+
+    ``name`` and ``enabled`` are stored on the configuration's columns; every
+    other field a subclass declares is loaded from and saved into
+    ``config.settings``. A :class:`~wtforms.PasswordField`, or a field named
+    in :attr:`secret_fields`, is a secret: never loaded into the form, and a
+    blank value on edit keeps the stored one.
+
+    :param integration: The integration being configured.
+    :param config: The configuration to edit; ``None`` to add one.
+    :param kwargs: Passed on to :class:`~flask_wtf.FlaskForm`.
+    """
+
+    name = StringField(
+        _l("Name"),
+        validators=[InputRequired(), Length(max=255)],
+        description=_l("A name to tell this configuration apart from others."),
+    )
+    enabled = BooleanField(_l("Enabled"), default=True)
+
+    #: Fields stored on model columns instead of in ``settings``.
+    model_fields: t.ClassVar[tuple[str, ...]] = ("name", "enabled")
+
+    #: The fields of the "Basic information" group shown first.
+    basic_fields: t.ClassVar[tuple[str, ...]] = ("name", "enabled")
+
+    #: Groups of the integration's own fields, in order.
+    fieldsets: t.ClassVar[t.Sequence[FieldsetSpec]] = ()
+
+    #: Names of fields holding secrets (besides every ``PasswordField``).
+    secret_fields: t.ClassVar[t.Sequence[str]] = ()
+
+    def __init__(
+        self, integration: Integration, config: t.Any = None, **kwargs: t.Any
+    ) -> None:
+        self.integration = integration
+        self.config = config
+        data = self._initial_data()
+        data.update(kwargs.pop("data", None) or {})
+        super().__init__(data=data, **kwargs)
+        self._validated = False
+        self._keep_stored_secrets_when_blank()
+
+    # -- field groups -------------------------------------------------------
+
+    def settings_field_names(self) -> list[str]:
+        """Names of the fields saved into ``settings``."""
+        return [
+            f.name
+            for f in self
+            if f.name not in self.model_fields
+            and f.name != "csrf_token"
+            and not isinstance(f, SubmitField)
+        ]
+
+    def is_secret(self, field: Field | str) -> bool:
+        """Whether a field holds a secret."""
+        field = self[field] if isinstance(field, str) else field
+        return isinstance(field, PasswordField) or field.name in self.secret_fields
+
+    def get_fieldsets(self) -> list[Fieldset]:
+        """Return the groups to render: "Basic information" first, then the
+        declared ones, then a group of any field no fieldset names."""
+        basic = [n for n in self.basic_fields if n in self]
+        result = [Fieldset(_l("Basic information"), tuple(basic))]
+        placed = set(basic)
+        for spec in self.fieldsets:
+            fieldset = _as_fieldset(spec)
+            result.append(fieldset)
+            placed.update(fieldset.fields)
+        rest = tuple(
+            f.name
+            for f in self
+            if f.name not in placed
+            and f.name != "csrf_token"
+            and not isinstance(f, SubmitField)
+        )
+        if rest:
+            title = _l("Settings") if len(result) == 1 else _l("More settings")
+            result.append(Fieldset(title, rest))
+        return result
+
+    # -- loading ------------------------------------------------------------
+
+    def _initial_data(self) -> dict[str, t.Any]:
+        names = self.settings_field_names_for_class()
+        if self.config is None:
+            data: dict[str, t.Any] = {
+                k: v for k, v in self.integration.default_settings.items() if k in names
+            }
+            data["enabled"] = True
+        else:
+            data = {name: getattr(self.config, name) for name in self.model_fields}
+            for name in names:
+                if name in self.secret_names_for_class():
+                    continue
+                value = self.config.get(name)
+                if value is not None:
+                    data[name] = self.deserialize_value(name, value)
+        return data
+
+    @classmethod
+    def settings_field_names_for_class(cls) -> list[str]:
+        """Names of the settings fields declared on the class."""
+        return [
+            name
+            for name, unbound in cls._unbound_fields_by_name().items()
+            if name not in cls.model_fields
+            and name != "csrf_token"
+            and unbound.field_class is not SubmitField
+        ]
+
+    @classmethod
+    def secret_names_for_class(cls) -> set[str]:
+        """Names of the secret fields declared on the class."""
+        return {
+            name
+            for name, unbound in cls._unbound_fields_by_name().items()
+            if name in cls.secret_fields or issubclass(unbound.field_class, PasswordField)
+        }
+
+    @classmethod
+    def _unbound_fields_by_name(cls) -> dict[str, t.Any]:
+        result = {}
+        for name in dir(cls):
+            if not name.startswith("_"):
+                unbound = getattr(cls, name, None)
+                if hasattr(unbound, "_formfield"):
+                    result[name] = unbound
+        return result
+
+    def deserialize_value(self, name: str, value: t.Any) -> t.Any:
+        """Turn a stored setting into the field's data.
+
+        Calls ``deserialize_<name>(value)`` when the form defines it; dates
+        stored as ISO strings come back as dates for date fields.
+        """
+        method = getattr(self, f"deserialize_{name}", None)
+        if method is not None:
+            return method(value)
+        unbound = self._unbound_fields_by_name().get(name)
+        field_class = getattr(unbound, "field_class", None)
+        if isinstance(value, str) and field_class is not None:
+            for field_type, parse in _ISO_PARSERS:
+                if issubclass(field_class, field_type):
+                    try:
+                        return parse(value)
+                    except ValueError:
+                        return None
+        if field_class is not None and issubclass(field_class, DecimalField):
+            try:
+                return decimal.Decimal(str(value))
+            except decimal.InvalidOperation:
+                return None
+        return value
+
+    def stored_secret(self, name: str) -> str | None:
+        """The stored value of a secret field, or ``None``."""
+        if self.config is None:
+            return None
+        value = as_settings_dict(self.config.settings).get(name)
+        return value if value not in (None, "") else None
+
+    def secret_hint(self, name: str) -> str | None:
+        """What a page may show of a stored secret: ``None`` when unset,
+        else "set", with its last 4 characters when it is long enough."""
+        value = self.stored_secret(name)
+        if value is None:
+            return None
+        text = str(value)
+        if len(text) >= SECRET_HINT_MIN_LENGTH:
+            return str(_l("set, ends in …%(tail)s", tail=text[-4:]))
+        return str(_l("set"))
+
+    def _keep_stored_secrets_when_blank(self) -> None:
+        for name in self.settings_field_names():
+            if self.is_secret(name) and self.stored_secret(name) is not None:
+                field = self[name]
+                field.validators = [Optional(), *field.validators]
+                field.flags.required = False
+
+    # -- validating and saving ----------------------------------------------
+
+    def validate(self, extra_validators: t.Any = None) -> bool:
+        self._validated = super().validate(extra_validators=extra_validators)
+        return self._validated
+
+    def serialize_value(self, name: str, value: t.Any) -> t.Any:
+        """Turn a field's data into a JSON value for ``settings``.
+
+        Calls ``serialize_<name>(value)`` when the form defines it; dates
+        become ISO strings, decimals strings and sets lists.
+        """
+        method = getattr(self, f"serialize_{name}", None)
+        if method is not None:
+            return method(value)
+        if isinstance(value, (datetime.date, datetime.time)):
+            return value.isoformat()
+        if isinstance(value, decimal.Decimal):
+            return str(value)
+        if isinstance(value, (set, frozenset, tuple)):
+            return list(value)
+        return value
+
+    def populate_config(self, config: t.Any) -> t.Any:
+        """Copy the form's data onto ``config`` without saving it."""
+        for name in self.model_fields:
+            if name in self:
+                setattr(config, name, self[name].data)
+        settings = dict(as_settings_dict(config.settings))
+        for name in self.settings_field_names():
+            value = self[name].data
+            if self.is_secret(name) and value in (None, "") and name in settings:
+                continue
+            settings[name] = self.serialize_value(name, value)
+        config.settings = settings
+        return config
+
+    def save(self, commit: bool = True) -> t.Any:
+        """Save the configuration and return it.
+
+        :param commit: Commit the session; otherwise only add to it.
+        :raises ConfigFormError: The form was not validated successfully.
+        """
+        if not self._validated or self.errors:
+            errors = dict(self.errors) or {
+                "form": ["The form must be validated before it is saved."]
+            }
+            raise ConfigFormError(t.cast(dict[str, list[str]], errors))
+        config = self.config or self.integration.create_config()
+        self.populate_config(config)
+        session = self.integration.integration_mgr.session
+        session.add(config)
+        if commit:
+            session.commit()
+        self.config = config
+        return config

@@ -1,0 +1,236 @@
+"""The :class:`Integration` base class."""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+import typing as t
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .errors import IntegrationRegistrationError
+from .forms import IntegrationConfigForm
+from .models import utcnow
+from .signals import integration_disabled, integration_enabled
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .hooks import IntegrationHook
+    from .manager import IntegrationManager
+    from .snapshot import ConfigSnapshot
+
+logger = logging.getLogger("flask_integrations")
+
+_ID_RE = re.compile(r"[A-Za-z0-9_.-]+")
+
+# Set on a class when registration gave it an automatic id, so that
+# subclasses know not to inherit it.
+_AUTO_ID_FLAG = "_flask_integrations_auto_id"
+
+
+@dataclass(frozen=True)
+class IntegrationFailure:
+    """Why an integration could not be enabled.
+
+    :param summary: One line: the exception's type and message.
+    :param traceback: The formatted traceback.
+    :param time: When it happened (UTC).
+    """
+
+    summary: str
+    traceback: str
+    time: datetime = field(default_factory=utcnow)
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> IntegrationFailure:
+        """Build a failure record from the exception being handled."""
+        return cls(
+            summary=f"{type(exc).__name__}: {exc}",
+            traceback="".join(traceback.format_exception(exc)),
+        )
+
+
+def resolve_integration_id(cls: type[Integration]) -> str:
+    """Return the id of ``cls``, assigning ``"<module>.<ClassName>"`` if unset.
+
+    An explicit id is inherited by subclasses; an automatic one is not.
+
+    :raises IntegrationRegistrationError: The id is not made of letters,
+        digits, ``_``, ``.`` and ``-``.
+    """
+    own = cls.__dict__.get("integration_id")
+    integration_id = own if own is not None else _inherited_explicit_id(cls)
+    if integration_id is None:
+        integration_id = f"{cls.__module__}.{cls.__name__}"
+        setattr(cls, "integration_id", integration_id)
+        setattr(cls, _AUTO_ID_FLAG, True)
+    if not isinstance(integration_id, str) or not _ID_RE.fullmatch(integration_id):
+        raise IntegrationRegistrationError(
+            f"The integration id {integration_id!r} of '{cls.__name__}' is not"
+            " valid. Use only letters, digits, '_', '.' and '-'."
+        )
+    return integration_id
+
+
+def _inherited_explicit_id(cls: type) -> str | None:
+    for base in cls.__mro__[1:]:
+        if "integration_id" in base.__dict__:
+            value = base.__dict__["integration_id"]
+            if value is None or base.__dict__.get(_AUTO_ID_FLAG):
+                return None
+            return t.cast(str, value)
+    return None
+
+
+class Integration:
+    """Base class of an integration with a third-party service.
+
+    Each registered class has one instance, owned by an
+    :class:`~flask_integrations.IntegrationManager`. The instance is enabled
+    exactly while at least one enabled configuration of it is stored; it then
+    runs :meth:`initialize`, which is where hooks are created::
+
+        class ChatIntegration(Integration):
+            integration_id = "acme.chat"
+            name = "Acme Chat"
+
+            def initialize(self):
+                SignalHook(self, ticket_created, self.on_ticket_created)
+
+    :param integration_mgr: The manager that owns this integration.
+    """
+
+    #: Unique id. Left ``None``, registration sets ``"<module>.<ClassName>"``.
+    integration_id: t.ClassVar[str | None] = None
+
+    #: Display name.
+    name: str | None = None
+
+    #: Short plain-text description.
+    description: str | None = None
+
+    #: Icon URLs by density (``"1x"``, ``"2x"``…). Values are URLs, or paths
+    #: in the integration's own static folder.
+    icon_static_urls: t.Mapping[str, str] = {}
+
+    #: Values that :meth:`IntegrationConfigMixin.get` falls back to.
+    default_settings: t.Mapping[str, t.Any] = {}
+
+    #: Form used to add and edit configurations.
+    config_form_cls: type[IntegrationConfigForm] = IntegrationConfigForm
+
+    #: Template of the configuration page; ``None`` for the default one.
+    config_template_name: str | None = None
+
+    def __init__(self, integration_mgr: IntegrationManager) -> None:
+        self.integration_mgr = integration_mgr
+        self.enabled = False
+        self.hooks: set[IntegrationHook] = set()
+        #: Why the last :meth:`enable_integration` failed, or ``None``.
+        self.failure: IntegrationFailure | None = None
+
+    @property
+    def id(self) -> str | None:
+        """Alias of :attr:`integration_id`."""
+        return self.integration_id
+
+    def enable_integration(self) -> None:
+        """Enable the integration, calling :meth:`initialize` once.
+
+        Does nothing if it is already enabled. If :meth:`initialize` raises,
+        the error is logged and kept in :attr:`failure`, the hooks created so
+        far are shut down and the integration stays disabled.
+        """
+        with self.integration_mgr.lock:
+            if self.enabled:
+                return
+            self.enabled = True
+            try:
+                self.initialize()
+            except Exception as exc:
+                self.enabled = False
+                self.failure = IntegrationFailure.from_exception(exc)
+                logger.exception(
+                    "Integration '%s' failed to initialize and stays disabled.",
+                    self.integration_id,
+                )
+                self.shutdown_hooks()
+                return
+            self.failure = None
+        integration_enabled.send(self)
+
+    def disable_integration(self) -> None:
+        """Disable the integration: :meth:`shutdown`, then :meth:`shutdown_hooks`.
+
+        Does nothing if it is not enabled. Hooks are shut down even when
+        :meth:`shutdown` raises (the error is logged).
+        """
+        with self.integration_mgr.lock:
+            if not self.enabled:
+                return
+            self.enabled = False
+            try:
+                self.shutdown()
+            except Exception:
+                logger.exception(
+                    "Integration '%s' raised while shutting down.", self.integration_id
+                )
+            finally:
+                self.shutdown_hooks()
+        integration_disabled.send(self)
+
+    def initialize(self) -> None:
+        """Set the integration up when it is enabled; create hooks here.
+
+        The default does nothing.
+        """
+
+    def shutdown(self) -> None:
+        """Clean up when the integration is disabled. The default does nothing.
+
+        Hooks are shut down afterwards by :meth:`shutdown_hooks`.
+        """
+
+    def shutdown_hooks(self) -> None:
+        """Shut down every live hook of this integration."""
+        for hook in list(self.hooks):
+            try:
+                hook.shutdown()
+            except Exception:
+                logger.exception(
+                    "A hook of integration '%s' raised while shutting down.",
+                    self.integration_id,
+                )
+        self.hooks.clear()
+
+    def get_configs(self, **filter_kwargs: t.Any) -> list[ConfigSnapshot]:
+        """Return the enabled configurations of this integration.
+
+        :param filter_kwargs: Column values to match, e.g. ``name="ops"``.
+        :return: Read-only snapshots, cached per distinct filter.
+        :raises InvalidConfigFilterError: A filter names an unknown column.
+        """
+        filter_kwargs.setdefault("enabled", True)
+        return self.integration_mgr.get_integration_configs(
+            type(self), **filter_kwargs
+        )
+
+    def create_config(self, save: bool = False, **kwargs: t.Any) -> t.Any:
+        """Build a configuration of this integration.
+
+        :param save: Add it to the session and commit.
+        :param kwargs: Column values of the new configuration.
+        :return: An instance of the manager's ``config_model``.
+        """
+        config = self.integration_mgr.config_model(
+            integration_id=self.integration_id, **kwargs
+        )
+        if save:
+            session = self.integration_mgr.session
+            session.add(config)
+            session.commit()
+        return config
+
+    def __repr__(self) -> str:
+        state = "enabled" if self.enabled else "disabled"
+        return f"<{type(self).__name__} {self.integration_id!r} {state}>"

@@ -1,0 +1,193 @@
+"""Follow configuration changes through SQLAlchemy sessions.
+
+Listeners on every :class:`~sqlalchemy.orm.Session` notice configurations
+created, changed or deleted by the unit of work, and bulk ``update()`` /
+``delete()`` statements on a configuration table. In the same transaction
+they bump the generation row of the sync table; after the commit they tell
+the managers, which clear their caches, re-evaluate which integrations are
+enabled and send :data:`config_saved` / :data:`config_deleted`. A rollback
+discards what was collected.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.orm.attributes import flag_modified
+
+from .models import (
+    CONFIG_GENERATION_KEY,
+    IntegrationConfigMixin,
+    get_sync_table,
+    is_config_table,
+    json_changed_in_place,
+    remember_loaded_json,
+)
+
+_INFO_KEY = "flask_integrations.changes"
+
+
+@dataclass
+class ConfigEvent:
+    """One configuration change to announce after the commit."""
+
+    table: sa.Table
+    values: dict[str, t.Any]
+    created: bool = False
+    deleted: bool = False
+
+
+@dataclass
+class PendingChanges:
+    """What a session changed in configuration tables, not yet committed."""
+
+    tables: set[sa.Table] = field(default_factory=set)
+    events: list[ConfigEvent] = field(default_factory=list)
+    #: Configurations of the flush in progress: (instance, created, deleted).
+    in_flush: list[tuple[IntegrationConfigMixin, bool, bool]] = field(
+        default_factory=list
+    )
+
+
+def pending_changes(session: Session) -> PendingChanges | None:
+    """Return the uncommitted configuration changes written by ``session``."""
+    return session.info.get(_INFO_KEY)
+
+
+def has_uncommitted_changes(session: Session) -> bool:
+    """Whether ``session`` has written configuration changes not yet committed."""
+    changes = pending_changes(session)
+    return changes is not None and bool(changes.tables)
+
+
+def bump_generation(connection: sa.Connection, metadata: sa.MetaData) -> None:
+    """Increment the configuration generation on ``connection``'s transaction."""
+    table = get_sync_table(metadata)
+    result = connection.execute(
+        sa.update(table)
+        .where(table.c.name == CONFIG_GENERATION_KEY)
+        .values(generation=table.c.generation + 1)
+    )
+    if result.rowcount == 0:
+        connection.execute(
+            sa.insert(table).values(name=CONFIG_GENERATION_KEY, generation=1)
+        )
+
+
+def _column_values(config: IntegrationConfigMixin) -> dict[str, t.Any]:
+    state = sa.inspect(config)
+    loaded = state.dict
+    return {
+        attr.key: loaded[attr.key]
+        for attr in state.mapper.column_attrs
+        if attr.key in loaded
+    }
+
+
+def _flag_json_changed_in_place(session: Session) -> None:
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, IntegrationConfigMixin):
+            for name in json_changed_in_place(obj):
+                flag_modified(obj, name)
+
+
+def _table_of(obj: IntegrationConfigMixin) -> sa.Table:
+    return t.cast(sa.Table, sa.inspect(obj).mapper.local_table)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, flush_context: t.Any, instances: t.Any) -> None:
+    _flag_json_changed_in_place(session)
+    touched: list[tuple[IntegrationConfigMixin, bool, bool]] = []
+    for obj in session.new:
+        if isinstance(obj, IntegrationConfigMixin):
+            touched.append((obj, True, False))
+    for obj in session.dirty:
+        if isinstance(obj, IntegrationConfigMixin) and session.is_modified(obj):
+            touched.append((obj, False, False))
+    for obj in session.deleted:
+        if isinstance(obj, IntegrationConfigMixin):
+            touched.append((obj, False, True))
+    if touched:
+        changes = session.info.setdefault(_INFO_KEY, PendingChanges())
+        changes.in_flush.extend(touched)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context: t.Any) -> None:
+    changes = pending_changes(session)
+    if changes is None or not changes.in_flush:
+        return
+    bumped: set[int] = set()
+    for obj, created, deleted in changes.in_flush:
+        table = _table_of(obj)
+        changes.tables.add(table)
+        changes.events.append(
+            ConfigEvent(table, _column_values(obj), created=created, deleted=deleted)
+        )
+        if id(table.metadata) not in bumped:
+            bumped.add(id(table.metadata))
+            mapper = sa.inspect(obj).mapper
+            bump_generation(
+                session.connection(bind_arguments={"mapper": mapper}), table.metadata
+            )
+        if not deleted:
+            remember_loaded_json(obj)
+    changes.in_flush.clear()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    table = _bulk_target(state)
+    if table is None:
+        return
+    changes = state.session.info.setdefault(_INFO_KEY, PendingChanges())
+    changes.tables.add(table)
+    bump_generation(
+        state.session.connection(bind_arguments=state.bind_arguments), table.metadata
+    )
+
+
+def _bulk_target(state: ORMExecuteState) -> sa.Table | None:
+    for mapper in state.all_mappers:
+        if issubclass(mapper.class_, IntegrationConfigMixin):
+            return t.cast(sa.Table, mapper.local_table)
+    table = getattr(state.statement, "table", None)
+    return table if is_config_table(table) else None
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    # Nested-only JSON edits mark nothing dirty, and a clean session skips
+    # before_flush entirely: flag them here so the commit's flush saves them.
+    _flag_json_changed_in_place(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    changes = session.info.pop(_INFO_KEY, None)
+    if changes is None or not changes.tables:
+        return
+    from .manager import notify_committed
+
+    notify_committed(changes)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous: SessionTransaction) -> None:
+    changes = pending_changes(session)
+    if changes is None:
+        return
+    if previous.nested:
+        # What the savepoint held is gone; keep the tables so the commit of
+        # the outer transaction still re-evaluates, but announce nothing.
+        changes.events.clear()
+        changes.in_flush.clear()
+        return
+    session.info.pop(_INFO_KEY, None)
