@@ -23,6 +23,7 @@ from .signals import config_deleted
 from .signals import config_saved
 from .signals import integration_disabled
 from .signals import integration_enabled
+from .routing import route
 from .snapshot import ConfigSnapshot
 
 __all__ = [
@@ -48,4 +49,5 @@ __all__ = [
     "get_default_config_model",
     "integration_disabled",
     "integration_enabled",
+    "route",
 ]

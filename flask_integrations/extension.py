@@ -7,6 +7,7 @@ import logging
 import typing as t
 
 from flask import Flask, current_app, has_app_context, request
+from jinja2 import ChoiceLoader
 
 from .errors import (
     IntegrationAlreadyRegisteredError,
@@ -15,8 +16,11 @@ from .errors import (
     IntegrationRegistrationError,
 )
 from .hooks import render_template_hooks
+from .i18n import gettext
 from .integration import Integration, resolve_integration_id
 from .manager import IntegrationManager
+from .routing import IntegrationTemplateLoader
+from .views import INTEGRATION_ROUTE_VIEW, create_blueprint
 from .models import get_default_config_model
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +40,7 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "INTEGRATIONS_CONFIG_CACHE_SIZE": 512,
     "INTEGRATIONS_SYNC_INTERVAL": 0,
     "INTEGRATIONS_DISCOVER": False,
+    "INTEGRATIONS_PAGE_SIZE": 25,
 }
 
 AdminCheck = t.Callable[[], t.Any]
@@ -83,8 +88,16 @@ class IntegrationsState:
                     self._registered.add(cls)
             self._synced_version = extension._version
 
+    def exempt_integration_routes_from_csrf(self, app: Flask) -> None:
+        """Exempt the integrations' own routes from Flask-WTF's CSRFProtect,
+        whether it was set up before or after this extension."""
+        csrf = app.extensions.get("csrf")
+        if csrf is not None:
+            csrf.exempt(INTEGRATION_ROUTE_VIEW)
+
     def before_request(self) -> None:
         """Catch up with registrations and configuration changes."""
+        self.exempt_integration_routes_from_csrf(current_app)
         if request.endpoint == "static":
             return
         try:
@@ -173,7 +186,14 @@ class FlaskIntegrations:
         state = IntegrationsState(self, manager, db)
         app.extensions["integrations"] = state
         app.jinja_env.globals["integration_hooks"] = render_template_hooks
+        # Flask-Babel, when set up, installs its own '_'.
+        app.jinja_env.globals.setdefault("_", gettext)
         app.before_request(state.before_request)
+        app.register_blueprint(
+            create_blueprint(), url_prefix=app.config["INTEGRATIONS_URL_PREFIX"]
+        )
+        self._install_template_loader(app)
+        state.exempt_integration_routes_from_csrf(app)
         state.sync_registrations()
         if app.config["INTEGRATIONS_DISCOVER"]:
             self.discover(app)
@@ -182,6 +202,21 @@ class FlaskIntegrations:
     def manager(self) -> IntegrationManager:
         """The current app's :class:`IntegrationManager`."""
         return self._state(current_app).manager
+
+    @staticmethod
+    def _install_template_loader(app: Flask) -> None:
+        """Let templates find the integrations' ``templates/`` folders, after
+        the app's and its blueprints' own."""
+
+        def current_manager() -> IntegrationManager | None:
+            if not has_app_context():
+                return None
+            state = current_app.extensions.get("integrations")
+            return state.manager if state is not None else None
+
+        app.jinja_env.loader = ChoiceLoader(
+            [app.jinja_env.loader, IntegrationTemplateLoader(current_manager)]
+        )
 
     def config_model_for(self, app: Flask) -> type[t.Any]:
         """Return the configuration model used by ``app``."""

@@ -12,6 +12,7 @@ from datetime import datetime
 from .errors import IntegrationRegistrationError
 from .forms import IntegrationConfigForm
 from .models import utcnow
+from .routing import build_url_map, resource_folder
 from .signals import integration_disabled, integration_enabled
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -128,11 +129,55 @@ class Integration:
         self.hooks: set[IntegrationHook] = set()
         #: Why the last :meth:`enable_integration` failed, or ``None``.
         self.failure: IntegrationFailure | None = None
+        #: The ``templates/`` and ``static/`` folders beside the module.
+        self.template_folder = resource_folder(type(self), "templates")
+        self.static_folder = resource_folder(type(self), "static")
+        #: The integration's own routes (see :func:`flask_integrations.route`).
+        self.url_map, self.view_functions = build_url_map(self)
 
     @property
     def id(self) -> str | None:
         """Alias of :attr:`integration_id`."""
         return self.integration_id
+
+    def url_for(self, endpoint: str, **values: t.Any) -> str:
+        """Build the URL of one of this integration's routes.
+
+        ``"static"`` with ``filename=`` gives a file of its static folder.
+        ``_external=True`` and the other :func:`flask.url_for` options work.
+
+        :param endpoint: The route's endpoint (by default the method name).
+        """
+        from flask import url_for
+
+        options = {k: values.pop(k) for k in list(values) if k.startswith("_")}
+        if endpoint == "static":
+            return url_for(
+                "integrations.integration_static",
+                integration_id=self.integration_id,
+                **values,
+                **options,
+            )
+        path = self.url_map.bind("").build(endpoint, values)
+        return url_for(
+            "integrations.integration_route",
+            integration_id=self.integration_id,
+            path=path.lstrip("/"),
+            **options,
+        )
+
+    def get_icon_urls(self) -> dict[str, str]:
+        """Return :attr:`icon_static_urls` with static-folder paths turned
+        into URLs. Empty when the integration has no icon."""
+        urls = {}
+        for density, value in dict(self.icon_static_urls or {}).items():
+            if not value:
+                continue
+            if value.startswith("/") or "://" in value:
+                urls[density] = value
+            else:
+                urls[density] = self.url_for("static", filename=value)
+        return urls
 
     def enable_integration(self) -> None:
         """Enable the integration, calling :meth:`initialize` once.

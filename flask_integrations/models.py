@@ -228,10 +228,13 @@ def get_sync_table(metadata: sa.MetaData) -> sa.Table:
 
 @event.listens_for(IntegrationConfigMixin, "instrument_class", propagate=True)
 def _on_config_model_mapped(mapper: Mapper[t.Any], class_: type) -> None:
+    from .history import get_history_table
+
     table = mapper.local_table
     if isinstance(table, sa.Table):
         _config_tables.add(table)
         get_sync_table(table.metadata)
+        get_history_table(table.metadata)
 
 
 @event.listens_for(IntegrationConfigMixin, "load", propagate=True)

@@ -19,6 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.orm.attributes import flag_modified
 
+from .history import current_actor, describe_change
+from .history import record as record_history
 from .models import (
     CONFIG_GENERATION_KEY,
     IntegrationConfigMixin,
@@ -42,15 +44,24 @@ class ConfigEvent:
 
 
 @dataclass
+class FlushedConfig:
+    """A configuration in the flush in progress, with its history entry."""
+
+    config: IntegrationConfigMixin
+    created: bool
+    deleted: bool
+    history: tuple[str, dict[str, t.Any]] | None
+    actor: str | None
+
+
+@dataclass
 class PendingChanges:
     """What a session changed in configuration tables, not yet committed."""
 
     tables: set[sa.Table] = field(default_factory=set)
     events: list[ConfigEvent] = field(default_factory=list)
-    #: Configurations of the flush in progress: (instance, created, deleted).
-    in_flush: list[tuple[IntegrationConfigMixin, bool, bool]] = field(
-        default_factory=list
-    )
+    #: Configurations of the flush in progress.
+    in_flush: list[FlushedConfig] = field(default_factory=list)
 
 
 def pending_changes(session: Session) -> PendingChanges | None:
@@ -112,9 +123,14 @@ def _before_flush(session: Session, flush_context: t.Any, instances: t.Any) -> N
     for obj in session.deleted:
         if isinstance(obj, IntegrationConfigMixin):
             touched.append((obj, False, True))
-    if touched:
-        changes = session.info.setdefault(_INFO_KEY, PendingChanges())
-        changes.in_flush.extend(touched)
+    if not touched:
+        return
+    changes = session.info.setdefault(_INFO_KEY, PendingChanges())
+    actor = current_actor()
+    for obj, created, deleted in touched:
+        changes.in_flush.append(
+            FlushedConfig(obj, created, deleted, describe_change(obj, created, deleted), actor)
+        )
 
 
 @event.listens_for(Session, "after_flush")
@@ -123,19 +139,26 @@ def _after_flush(session: Session, flush_context: t.Any) -> None:
     if changes is None or not changes.in_flush:
         return
     bumped: set[int] = set()
-    for obj, created, deleted in changes.in_flush:
+    for flushed in changes.in_flush:
+        obj = flushed.config
         table = _table_of(obj)
+        values = _column_values(obj)
         changes.tables.add(table)
         changes.events.append(
-            ConfigEvent(table, _column_values(obj), created=created, deleted=deleted)
+            ConfigEvent(table, values, created=flushed.created, deleted=flushed.deleted)
+        )
+        connection = session.connection(
+            bind_arguments={"mapper": sa.inspect(obj).mapper}
         )
         if id(table.metadata) not in bumped:
             bumped.add(id(table.metadata))
-            mapper = sa.inspect(obj).mapper
-            bump_generation(
-                session.connection(bind_arguments={"mapper": mapper}), table.metadata
+            bump_generation(connection, table.metadata)
+        if flushed.history is not None:
+            action, details = flushed.history
+            record_history(
+                connection, table.metadata, obj, values, action, details, flushed.actor
             )
-        if not deleted:
+        if not flushed.deleted:
             remember_loaded_json(obj)
     changes.in_flush.clear()
 

@@ -1,0 +1,1 @@
+"""Integrations written inside the example app."""

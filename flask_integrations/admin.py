@@ -1,0 +1,93 @@
+"""Access control and scoping of the admin pages."""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, render_template
+from werkzeug.utils import import_string
+from werkzeug.wrappers import Response
+
+from .errors import IntegrationError
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .extension import IntegrationsState
+
+
+def get_state() -> IntegrationsState:
+    """Return the current app's flask-integrations state."""
+    state = current_app.extensions.get("integrations")
+    if state is None:
+        raise IntegrationError(
+            f"flask-integrations is not initialized on the app '{current_app.name}'."
+        )
+    return t.cast("IntegrationsState", state)
+
+
+def resolve_admin_check(state: IntegrationsState) -> t.Callable[[], t.Any] | None:
+    """The callable deciding who may use the admin pages, or ``None``.
+
+    The ``admin_required`` keyword wins over ``INTEGRATIONS_ADMIN_CHECK``
+    (a callable or a ``"module:attr"`` string).
+    """
+    check = state.extension.admin_required
+    if check is None:
+        check = current_app.config.get("INTEGRATIONS_ADMIN_CHECK")
+    if isinstance(check, str):
+        check = import_string(check.replace(":", "."))
+    return t.cast("t.Callable[[], t.Any] | None", check)
+
+
+def enforce_admin_check() -> Response | None:
+    """Run the admin check: ``None`` lets the request through, a response
+    (e.g. a redirect to a login page) replaces it, anything else is a 403."""
+    check = resolve_admin_check(get_state())
+    if check is None:
+        return Response(
+            render_template("flask_integrations/access_denied.html", configured=False),
+            status=403,
+        )
+    result = check()
+    if isinstance(result, Response):
+        return result
+    if not result:
+        return Response(
+            render_template("flask_integrations/access_denied.html", configured=True),
+            status=403,
+        )
+    return None
+
+
+def current_scope() -> dict[str, t.Any]:
+    """The column values limiting what the current user sees (``config_scope``)."""
+    scope = get_state().extension.config_scope
+    return dict(scope()) if scope is not None else {}
+
+
+def in_scope(config: t.Any, scope: t.Mapping[str, t.Any]) -> bool:
+    """Whether ``config`` matches every column value of ``scope``."""
+    return all(getattr(config, k, None) == v for k, v in scope.items())
+
+
+def get_config_or_404(integration_id: str, config_id: int) -> t.Any:
+    """Load a configuration of ``integration_id`` the current user may see."""
+    manager = get_state().manager
+    config = manager.session.get(manager.config_model, config_id)
+    if (
+        config is None
+        or config.integration_id != integration_id
+        or not in_scope(config, current_scope())
+    ):
+        abort(404)
+    return config
+
+
+def is_safe_url(target: str | None) -> bool:
+    """Whether ``target`` is a local path that is safe to redirect to."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc

@@ -1,0 +1,333 @@
+"""The admin pages under ``/integrations/`` and the integrations' own routes.
+
+The ``integrations`` Blueprint serves the list of integrations and their
+configurations, the add, edit, toggle and delete pages, each integration's
+static files and the routes integrations declare (see
+:func:`flask_integrations.route`).
+"""
+
+from __future__ import annotations
+
+import math
+import typing as t
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Response
+
+from .admin import (
+    current_scope,
+    enforce_admin_check,
+    get_config_or_404,
+    get_state,
+    is_safe_url,
+)
+from .errors import IntegrationNotRegisteredError
+from .history import get_history
+from .i18n import _
+from .integration import Integration
+
+#: Endpoints the outside world calls: no admin check, no CSRF.
+PUBLIC_ENDPOINTS = frozenset(
+    {"integrations.integration_route", "integrations.integration_static"}
+)
+
+#: Dotted path of the integration route view, for CSRF exemption.
+INTEGRATION_ROUTE_VIEW = f"{__name__}.integration_route"
+
+
+class ActionForm(FlaskForm):
+    """The CSRF-protected form behind the Enable/Disable and Delete buttons."""
+
+
+def create_blueprint() -> Blueprint:
+    """Build the ``integrations`` Blueprint (one per app registration)."""
+    bp = Blueprint(
+        "integrations",
+        __name__,
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/_static",
+    )
+    bp.before_request(_check_access)
+    bp.context_processor(_template_context)
+    bp.add_url_rule("/", "list", list_configs, methods=["GET"])
+    bp.add_url_rule(
+        "/<integration_id>/configs/add/",
+        "add_config",
+        add_config,
+        methods=["GET", "POST"],
+    )
+    bp.add_url_rule(
+        "/<integration_id>/configs/<int:config_id>/",
+        "edit_config",
+        edit_config,
+        methods=["GET", "POST"],
+    )
+    bp.add_url_rule(
+        "/<integration_id>/configs/<int:config_id>/toggle/",
+        "toggle_config",
+        toggle_config,
+        methods=["POST"],
+    )
+    bp.add_url_rule(
+        "/<integration_id>/configs/<int:config_id>/delete/",
+        "delete_config",
+        delete_config,
+        methods=["GET", "POST"],
+    )
+    bp.add_url_rule(
+        "/<integration_id>/static/<path:filename>",
+        "integration_static",
+        integration_static,
+        methods=["GET"],
+    )
+    bp.add_url_rule(
+        "/<integration_id>/<path:path>",
+        "integration_route",
+        integration_route,
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        provide_automatic_options=False,
+    )
+    return bp
+
+
+def _check_access() -> Response | None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    return enforce_admin_check()
+
+
+def _template_context() -> dict[str, t.Any]:
+    return {
+        "integrations_base_template": current_app.config[
+            "INTEGRATIONS_BASE_TEMPLATE"
+        ],
+    }
+
+
+def _integration_or_404(integration_id: str) -> Integration:
+    try:
+        return get_state().manager.get_integration(integration_id)
+    except IntegrationNotRegisteredError:
+        abort(404)
+
+
+def _sort_key(integration: Integration) -> tuple[str, str]:
+    return (str(integration.name or "").casefold(), str(integration.integration_id))
+
+
+def _success_redirect() -> Response:
+    target = request.args.get("next") or request.form.get("next")
+    if not is_safe_url(target):
+        target = url_for("integrations.list")
+    return redirect(t.cast(str, target))
+
+
+# -- list ---------------------------------------------------------------------
+
+
+def list_configs() -> str:
+    """Every integration with its configurations; filter and pagination."""
+    state = get_state()
+    manager = state.manager
+    model = manager.config_model
+    query = request.args.get("q", "").strip()
+    per_page = max(1, int(current_app.config["INTEGRATIONS_PAGE_SIZE"]))
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+
+    conditions = [getattr(model, k) == v for k, v in current_scope().items()]
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_"
+        ) + "%"
+        conditions.append(
+            sa.or_(
+                model.name.ilike(pattern, escape="\\"),
+                model.integration_id.ilike(pattern, escape="\\"),
+            )
+        )
+    session = manager.session
+    counts = dict(
+        session.execute(
+            sa.select(model.integration_id, sa.func.count(model.id))
+            .where(*conditions)
+            .group_by(model.integration_id)
+        ).all()
+    )
+    total = sum(counts.values())
+    pages = max(1, math.ceil(total / per_page))
+    page = min(page, pages)
+    configs = (
+        session.execute(
+            sa.select(model)
+            .where(*conditions)
+            .order_by(model.integration_id, model.name, model.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        .scalars()
+        .all()
+    )
+    integrations = sorted(manager.get_integrations(), key=_sort_key)
+    registered = {i.integration_id for i in integrations}
+    by_integration: dict[str, list[t.Any]] = {}
+    orphans = []
+    for config in configs:
+        if config.integration_id in registered:
+            by_integration.setdefault(config.integration_id, []).append(config)
+        else:
+            orphans.append(config)
+    return render_template(
+        "flask_integrations/list.html",
+        integrations=integrations,
+        configs_by_integration=by_integration,
+        counts=counts,
+        orphans=orphans,
+        query=query,
+        page=page,
+        pages=pages,
+        total=total,
+        action_form=ActionForm(),
+    )
+
+
+# -- add and edit ---------------------------------------------------------------
+
+
+def add_config(integration_id: str) -> str | Response:
+    """Add a configuration of an integration."""
+    integration = _integration_or_404(integration_id)
+    form = integration.config_form_cls(integration)
+    if form.validate_on_submit():
+        config = form.populate_config(integration.create_config())
+        for column, value in current_scope().items():
+            setattr(config, column, value)
+        session = get_state().manager.session
+        session.add(config)
+        session.commit()
+        flash(_("Added “%(name)s”.", name=config.name), "integrations")
+        return _success_redirect()
+    return _render_config_page(integration, form, config=None)
+
+
+def edit_config(integration_id: str, config_id: int) -> str | Response:
+    """Edit a configuration; shows its history."""
+    integration = _integration_or_404(integration_id)
+    config = get_config_or_404(integration_id, config_id)
+    form = integration.config_form_cls(integration, config)
+    if form.validate_on_submit():
+        form.populate_config(config)
+        get_state().manager.session.commit()
+        flash(_("Saved “%(name)s”.", name=config.name), "integrations")
+        return _success_redirect()
+    return _render_config_page(integration, form, config=config)
+
+
+def _render_config_page(integration: Integration, form: t.Any, config: t.Any) -> str:
+    template = integration.config_template_name or "flask_integrations/config.html"
+    next_url = request.args.get("next")
+    return render_template(
+        template,
+        integration=integration,
+        form=form,
+        config=config,
+        history=get_history(config) if config is not None else [],
+        action_form=ActionForm(),
+        next_url=next_url if is_safe_url(next_url) else None,
+    )
+
+
+# -- toggle and delete -------------------------------------------------------
+
+
+def _require_action_form() -> None:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
+def toggle_config(integration_id: str, config_id: int) -> Response:
+    """Enable or disable a configuration (POST only)."""
+    _integration_or_404(integration_id)
+    config = get_config_or_404(integration_id, config_id)
+    _require_action_form()
+    config.enabled = not config.enabled
+    get_state().manager.session.commit()
+    if config.enabled:
+        flash(_("Enabled “%(name)s”.", name=config.name), "integrations")
+    else:
+        flash(_("Disabled “%(name)s”.", name=config.name), "integrations")
+    return _success_redirect()
+
+
+def delete_config(integration_id: str, config_id: int) -> str | Response:
+    """Confirm (GET) and delete (POST) a configuration, orphans included."""
+    config = get_config_or_404(integration_id, config_id)
+    try:
+        integration: Integration | None = get_state().manager.get_integration(
+            integration_id
+        )
+    except IntegrationNotRegisteredError:
+        integration = None
+    if request.method == "POST":
+        _require_action_form()
+        name = config.name
+        session = get_state().manager.session
+        session.delete(config)
+        session.commit()
+        flash(_("Deleted “%(name)s”.", name=name), "integrations")
+        return _success_redirect()
+    return render_template(
+        "flask_integrations/delete.html",
+        integration=integration,
+        config=config,
+        action_form=ActionForm(),
+    )
+
+
+# -- the integrations' own files and routes ------------------------------------
+
+
+def integration_static(integration_id: str, filename: str) -> Response:
+    """A file of the integration's ``static/`` folder."""
+    integration = _integration_or_404(integration_id)
+    if integration.static_folder is None:
+        abort(404)
+    return send_from_directory(integration.static_folder, filename)
+
+
+def integration_route(integration_id: str, path: str) -> t.Any:
+    """Dispatch to a route the integration declares."""
+    integration = _integration_or_404(integration_id)
+    adapter = integration.url_map.bind("localhost")
+    try:
+        endpoint, values = adapter.match("/" + path, method=request.method)
+    except RequestRedirect as exc:
+        new_path = urlsplit(exc.new_url).path.lstrip("/")
+        return redirect(
+            url_for(
+                "integrations.integration_route",
+                integration_id=integration_id,
+                path=new_path,
+            ),
+            code=308,
+        )
+    except MethodNotAllowed:
+        raise
+    except NotFound:
+        abort(404)
+    return integration.view_functions[endpoint](**values)
