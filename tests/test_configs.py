@@ -620,14 +620,16 @@ def _delete(integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int) 
 
 
 def _edit_settings(integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int) -> None:
-    manager.get_config(config_id).settings["color"] = "green"
+    config = manager.get_config(config_id)
+    config.settings["color"] = "green"
     db.session.commit()
 
 
 def _edit_nested_settings(
     integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int
 ) -> None:
-    manager.get_config(config_id).settings["nested"]["a"] = 2
+    config = manager.get_config(config_id)
+    config.settings["nested"]["a"] = 2
     db.session.commit()
 
 
@@ -638,7 +640,8 @@ def _bulk_update(integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: 
 
 
 def _set_setting(integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int) -> None:
-    manager.get_config(config_id).set("color", "green")
+    config = manager.get_config(config_id)
+    config.set("color", "green")
     db.session.commit()
 
 
