@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app example_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run install init serve test docs screenshots clean
+.PHONY: run install init serve test docs browser-deps screenshots clean
 
 run: install init serve
 
@@ -27,6 +27,19 @@ serve: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# axe-core for the accessibility checks of the browser tests.
+browser-deps: build/node/node_modules/axe-core/axe.min.js
+
+build/node/node_modules/axe-core/axe.min.js:
+	mkdir -p build/node
+	npm install --silent --no-audit --no-fund --prefix build/node axe-core@4
+
+# Refresh the screenshots the docs and README use (needs Debian's chromium).
+screenshots: install browser-deps
+	INTEGRATIONS_TEST_BROWSER=1 $(BIN)/python -m pytest -q tests/browser
+	mkdir -p docs/_static/screenshots
+	cp build/screenshots/*.png docs/_static/screenshots/
 
 docs: install
 	$(BIN)/sphinx-build -W -b html docs docs/_build/html

@@ -10,7 +10,7 @@ import typing as t
 
 from flask import Flask
 
-from .extensions import db, integrations, login_manager
+from .extensions import csrf, db, integrations, login_manager
 
 
 def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
@@ -33,6 +33,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
         app.config.update(config)
 
     db.init_app(app)
+    csrf.init_app(app)
     login_manager.init_app(app)
     integrations.init_app(app)
 

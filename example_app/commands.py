@@ -24,7 +24,11 @@ def _admin_password() -> str:
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             return f.read().strip()
-    password = os.environ.get("EXAMPLE_ADMIN_PASSWORD") or secrets.token_urlsafe(9)
+    password = (
+        current_app.config.get("EXAMPLE_ADMIN_PASSWORD")
+        or os.environ.get("EXAMPLE_ADMIN_PASSWORD")
+        or secrets.token_urlsafe(9)
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(password + "\n")

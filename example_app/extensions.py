@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import abort
 from flask_login import LoginManager, current_user
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 
 from flask_integrations import FlaskIntegrations
 
 db = SQLAlchemy()
+csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "example.login"
 

@@ -60,7 +60,7 @@ def create_blueprint() -> Blueprint:
         "integrations",
         __name__,
         template_folder="templates",
-        static_folder="static",
+        static_folder="static/flask_integrations",
         static_url_path="/_static",
     )
     bp.before_request(_check_access)

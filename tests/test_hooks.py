@@ -22,8 +22,13 @@ from flask_integrations import (
 )
 from tests.conftest import make_app
 
+#: For tests that do no database work of their own: one backend is enough.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 
-def error_records(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
+
+def error_records(
+    caplog: pytest.LogCaptureFixture, text: str
+) -> list[logging.LogRecord]:
     """Error records of the package's logger whose message contains ``text``."""
     return [
         r
@@ -40,6 +45,7 @@ def error_records(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.L
 def test_signal_hook_lives_exactly_while_enabled(
     manager: IntegrationManager, db: SQLAlchemy
 ) -> None:
+
     signal = Signal()
     received: list[object] = []
 
@@ -72,6 +78,7 @@ def test_signal_hook_lives_exactly_while_enabled(
     assert not signal.receivers
 
 
+@sqlite_only
 def test_signal_hook_comes_back_when_enabled_again(
     manager: IntegrationManager,
 ) -> None:
@@ -96,6 +103,7 @@ def test_signal_hook_comes_back_when_enabled_again(
     assert len(integration.hooks) == 1
 
 
+@sqlite_only
 def test_callbacks_survive_garbage_collection(manager: IntegrationManager) -> None:
     signal = Signal()
     received: list[tuple[str, object]] = []
@@ -111,7 +119,9 @@ def test_callbacks_survive_garbage_collection(manager: IntegrationManager) -> No
             SignalHook(self, signal, self.on_signal)
             # Referenced by nothing but the hook.
             SignalHook(self, signal, Helper().handle)
-            SignalHook(self, signal, lambda sender, **kw: received.append(("lambda", sender)))
+            SignalHook(
+                self, signal, lambda sender, **kw: received.append(("lambda", sender))
+            )
 
         def on_signal(self, sender: t.Any, **kwargs: t.Any) -> None:
             received.append(("method", sender))
@@ -129,6 +139,7 @@ def test_callbacks_survive_garbage_collection(manager: IntegrationManager) -> No
     ]
 
 
+@sqlite_only
 def test_callback_is_called_like_a_blinker_receiver(
     manager: IntegrationManager,
 ) -> None:
@@ -222,6 +233,7 @@ def test_raising_callback_is_logged_and_isolated(
     assert "raising" in received
 
 
+@sqlite_only
 def test_sender_filter(manager: IntegrationManager) -> None:
     signal = Signal()
     wanted, other = object(), object()
@@ -232,7 +244,10 @@ def test_sender_filter(manager: IntegrationManager) -> None:
 
         def initialize(self) -> None:
             SignalHook(
-                self, signal, lambda sender, **kw: received.append(sender), sender=wanted
+                self,
+                signal,
+                lambda sender, **kw: received.append(sender),
+                sender=wanted,
             )
 
     integration = manager.register_integration_class(Filtered)
@@ -254,6 +269,7 @@ def test_sender_filter(manager: IntegrationManager) -> None:
     strict=True,
     reason="BUG: a SignalHook with sender= stays in signal.receivers after shutdown",
 )
+@sqlite_only
 def test_sender_filtered_hook_is_fully_disconnected(
     manager: IntegrationManager,
 ) -> None:
@@ -275,6 +291,7 @@ def test_sender_filtered_hook_is_fully_disconnected(
     assert len(signal.receivers) == 0
 
 
+@sqlite_only
 def test_hook_shutdown_ends_one_hook_early(manager: IntegrationManager) -> None:
     signal = Signal()
     received: list[str] = []
@@ -347,6 +364,7 @@ def test_template_hook_renders_its_template_with_the_calling_context(
     assert html == "<main><b>Hi &lt;Ann&gt; from Footer &amp; Co</b></main>"
 
 
+@sqlite_only
 def test_template_hook_with_a_callable(manager: IntegrationManager) -> None:
     seen: list[dict[str, t.Any]] = []
 
@@ -369,6 +387,7 @@ def test_template_hook_with_a_callable(manager: IntegrationManager) -> None:
     assert seen[0]["integration"] is integration
 
 
+@sqlite_only
 def test_template_hooks_of_other_points_are_not_rendered(
     manager: IntegrationManager,
 ) -> None:
@@ -404,6 +423,7 @@ def test_template_hook_renders_nothing_after_disabling(
     assert render_template_string(POINT_TEMPLATE) == "<main></main>"
 
 
+@sqlite_only
 def test_template_hook_shutdown_removes_it(manager: IntegrationManager) -> None:
     created: list[TemplateHook] = []
 
@@ -423,6 +443,7 @@ def test_template_hook_shutdown_removes_it(manager: IntegrationManager) -> None:
     assert render_template_string(POINT_TEMPLATE) == "<main>B</main>"
 
 
+@sqlite_only
 def test_raising_template_hook_is_logged_and_skipped(
     manager: IntegrationManager,
     templates: dict[str, str],

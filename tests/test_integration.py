@@ -22,6 +22,9 @@ from flask_integrations import (
     integration_enabled,
 )
 
+#: For tests that do no database work of their own: one backend is enough.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+
 
 class Recorder(Integration):
     """Records the lifecycle calls it receives in ``calls``."""
@@ -42,7 +45,9 @@ def count_configs(db: SQLAlchemy, model: type[t.Any]) -> int:
     return t.cast(int, db.session.scalar(sa.select(sa.func.count()).select_from(model)))
 
 
-def error_records(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
+def error_records(
+    caplog: pytest.LogCaptureFixture, text: str
+) -> list[logging.LogRecord]:
     """Error records of the package's logger whose message contains ``text``."""
     return [
         r
@@ -56,6 +61,7 @@ def error_records(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.L
 # -- ids -----------------------------------------------------------------------
 
 
+@sqlite_only
 def test_automatic_id_is_set_at_registration(manager: IntegrationManager) -> None:
     class AutoIdPlain(Integration):
         pass
@@ -70,6 +76,7 @@ def test_automatic_id_is_set_at_registration(manager: IntegrationManager) -> Non
     assert manager.get_integration(expected) is instance
 
 
+@sqlite_only
 def test_explicit_id_is_inherited(manager: IntegrationManager) -> None:
     class ExplicitParent(Integration):
         integration_id = "test_integration.explicit-parent"
@@ -84,6 +91,7 @@ def test_explicit_id_is_inherited(manager: IntegrationManager) -> None:
         manager.register_integration_class(ExplicitParent)
 
 
+@sqlite_only
 def test_automatic_id_is_not_inherited(manager: IntegrationManager) -> None:
     class AutoParent(Integration):
         pass
@@ -100,6 +108,7 @@ def test_automatic_id_is_not_inherited(manager: IntegrationManager) -> None:
     assert manager.get_integration(f"{__name__}.AutoChild") is child
 
 
+@sqlite_only
 def test_subclass_registered_first_does_not_take_the_parent_id(
     manager: IntegrationManager,
 ) -> None:
@@ -116,6 +125,7 @@ def test_subclass_registered_first_does_not_take_the_parent_id(
     assert parent.id == f"{__name__}.LaterParent"
 
 
+@sqlite_only
 def test_explicit_id_below_an_automatic_one_wins(manager: IntegrationManager) -> None:
     class AutoBase(Integration):
         pass
@@ -132,6 +142,7 @@ def test_explicit_id_below_an_automatic_one_wins(manager: IntegrationManager) ->
     assert leaf.id == "test_integration.explicit-middle"
 
 
+@sqlite_only
 def test_id_is_an_alias_of_integration_id(manager: IntegrationManager) -> None:
     class AliasIntegration(Integration):
         integration_id = "test_integration.alias"
@@ -145,6 +156,7 @@ def test_id_is_an_alias_of_integration_id(manager: IntegrationManager) -> None:
     "integration_id",
     ["acme-chat", "acme.chat-v2_beta", "-leading-dash", "A1.b_2-C3"],
 )
+@sqlite_only
 def test_ids_with_dashes_dots_and_underscores_are_accepted(
     manager: IntegrationManager, integration_id: str
 ) -> None:
@@ -159,6 +171,7 @@ def test_ids_with_dashes_dots_and_underscores_are_accepted(
     "integration_id",
     ["has space", "a/b", "", "café", "line\n", "tab\tid", "semi;colon", 42, b"bytes"],
 )
+@sqlite_only
 def test_invalid_ids_are_refused(
     manager: IntegrationManager, integration_id: object
 ) -> None:
@@ -174,6 +187,7 @@ def test_invalid_ids_are_refused(
 # -- enable / disable ---------------------------------------------------------
 
 
+@sqlite_only
 def test_enable_integration_initializes_once(manager: IntegrationManager) -> None:
     class EnableOnce(Recorder):
         integration_id = "test_integration.enable-once"
@@ -189,6 +203,7 @@ def test_enable_integration_initializes_once(manager: IntegrationManager) -> Non
     assert instance.calls == ["initialize"]
 
 
+@sqlite_only
 def test_disable_integration_shuts_down_then_removes_hooks(
     manager: IntegrationManager,
 ) -> None:
@@ -221,6 +236,7 @@ def test_disable_integration_shuts_down_then_removes_hooks(
     assert not signal.receivers
 
 
+@sqlite_only
 def test_disable_before_enable_does_nothing(manager: IntegrationManager) -> None:
     class NeverEnabled(Recorder):
         integration_id = "test_integration.never-enabled"
@@ -232,6 +248,7 @@ def test_disable_before_enable_does_nothing(manager: IntegrationManager) -> None
     assert not instance.enabled
 
 
+@sqlite_only
 def test_enable_after_disable_initializes_again(manager: IntegrationManager) -> None:
     class Cycle(Recorder):
         integration_id = "test_integration.cycle"
@@ -307,6 +324,7 @@ def test_initialize_error_is_logged_and_isolated(
     assert response.get_data(as_text=True) == "pong"
 
 
+@sqlite_only
 def test_failure_is_cleared_when_initialize_later_succeeds(
     manager: IntegrationManager,
 ) -> None:
@@ -332,6 +350,7 @@ def test_failure_is_cleared_when_initialize_later_succeeds(
     assert len(attempts) == 2
 
 
+@sqlite_only
 def test_shutdown_error_is_logged_and_hooks_still_shut_down(
     manager: IntegrationManager, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -416,6 +435,7 @@ def test_create_config_with_save_commits_it(
 # -- signals ---------------------------------------------------------------------
 
 
+@sqlite_only
 def test_enabled_and_disabled_signals_have_the_integration_as_sender(
     manager: IntegrationManager,
 ) -> None:
@@ -431,8 +451,9 @@ def test_enabled_and_disabled_signals_have_the_integration_as_sender(
     def on_disabled(sender: t.Any, **kwargs: t.Any) -> None:
         events.append(("disabled", sender, sender.enabled))
 
-    with integration_enabled.connected_to(on_enabled), integration_disabled.connected_to(
-        on_disabled
+    with (
+        integration_enabled.connected_to(on_enabled),
+        integration_disabled.connected_to(on_disabled),
     ):
         instance.enable_integration()
         instance.enable_integration()
@@ -460,8 +481,9 @@ def test_enabled_signal_follows_configuration_changes(
         if sender is instance:
             events.append("disabled")
 
-    with integration_enabled.connected_to(on_enabled), integration_disabled.connected_to(
-        on_disabled
+    with (
+        integration_enabled.connected_to(on_enabled),
+        integration_disabled.connected_to(on_disabled),
     ):
         config = instance.create_config(name="c", enabled=True, save=True)
         config.enabled = False
@@ -470,6 +492,7 @@ def test_enabled_signal_follows_configuration_changes(
     assert events == ["enabled", "disabled"]
 
 
+@sqlite_only
 def test_no_enabled_signal_when_initialize_fails(
     manager: IntegrationManager, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -485,9 +508,11 @@ def test_no_enabled_signal_when_initialize_fails(
     def on_enabled(sender: t.Any, **kwargs: t.Any) -> None:
         senders.append(sender)
 
-    with caplog.at_level(logging.ERROR, logger="flask_integrations"):
-        with integration_enabled.connected_to(on_enabled):
-            instance.enable_integration()
+    with (
+        caplog.at_level(logging.ERROR, logger="flask_integrations"),
+        integration_enabled.connected_to(on_enabled),
+    ):
+        instance.enable_integration()
 
     assert instance not in senders
     assert not instance.enabled

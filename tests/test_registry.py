@@ -20,6 +20,9 @@ from flask_integrations import (
     SignalHook,
 )
 
+#: For tests that do no database work of their own: one backend is enough.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+
 
 def make_listener(
     integration_id: str, signal: Signal, received: list[tuple[str, object]]
@@ -44,6 +47,7 @@ def make_listener(
     return Listener
 
 
+@sqlite_only
 def test_register_returns_the_instance(manager: IntegrationManager) -> None:
     class Returned(Integration):
         integration_id = "test_registry.returned"
@@ -57,6 +61,7 @@ def test_register_returns_the_instance(manager: IntegrationManager) -> None:
     assert instance.hooks == set()
 
 
+@sqlite_only
 def test_registering_the_same_class_twice_fails(manager: IntegrationManager) -> None:
     class Twice(Integration):
         integration_id = "test_registry.twice"
@@ -70,6 +75,7 @@ def test_registering_the_same_class_twice_fails(manager: IntegrationManager) -> 
     assert manager.get_integration("test_registry.twice") is first
 
 
+@sqlite_only
 def test_registering_the_same_auto_id_class_twice_fails(
     manager: IntegrationManager,
 ) -> None:
@@ -84,6 +90,7 @@ def test_registering_the_same_auto_id_class_twice_fails(
     assert manager.get_integration_classes() == [AutoTwice]
 
 
+@sqlite_only
 def test_another_class_with_a_taken_id_fails(manager: IntegrationManager) -> None:
     class Original(Integration):
         integration_id = "test_registry.taken"
@@ -118,6 +125,7 @@ class PlainClass:
     [_a_function, PlainClass, PlainClass(), None, "test_registry.by-name"],
     ids=["function", "plain-class", "plain-instance", "none", "string"],
 )
+@sqlite_only
 def test_non_integrations_are_refused(
     manager: IntegrationManager, candidate: t.Any
 ) -> None:
@@ -127,6 +135,7 @@ def test_non_integrations_are_refused(
     assert manager.get_integration_classes() == []
 
 
+@sqlite_only
 def test_an_integration_instance_is_refused(manager: IntegrationManager) -> None:
     class InstanceOnly(Integration):
         integration_id = "test_registry.instance-only"
@@ -139,6 +148,7 @@ def test_an_integration_instance_is_refused(manager: IntegrationManager) -> None
         manager.get_integration("test_registry.instance-only")
 
 
+@sqlite_only
 def test_constructor_error_registers_nothing(manager: IntegrationManager) -> None:
     class Exploding(Integration):
         integration_id = "test_registry.exploding"
@@ -163,6 +173,7 @@ def test_constructor_error_registers_nothing(manager: IntegrationManager) -> Non
     assert type(manager.register_integration_class(Fixed)) is Fixed
 
 
+@sqlite_only
 def test_unregistering_an_unknown_class_fails(manager: IntegrationManager) -> None:
     class NeverRegistered(Integration):
         integration_id = "test_registry.never-registered"
@@ -171,6 +182,7 @@ def test_unregistering_an_unknown_class_fails(manager: IntegrationManager) -> No
         manager.unregister_integration_class(NeverRegistered)
 
 
+@sqlite_only
 def test_unregistering_twice_fails(manager: IntegrationManager) -> None:
     class Once(Integration):
         integration_id = "test_registry.once"
@@ -182,6 +194,7 @@ def test_unregistering_twice_fails(manager: IntegrationManager) -> None:
         manager.unregister_integration_class(Once)
 
 
+@sqlite_only
 def test_unregistering_a_class_with_a_taken_id_leaves_the_owner(
     manager: IntegrationManager,
 ) -> None:
@@ -249,6 +262,7 @@ def test_reregistering_after_unregistering_enables_a_new_instance(
     assert received == [("test_registry.comeback", "again")]
 
 
+@sqlite_only
 def test_get_integration_with_an_unknown_id_fails(manager: IntegrationManager) -> None:
     with pytest.raises(
         IntegrationNotRegisteredError, match=re.escape("'test_registry.nothing-here'")
@@ -258,6 +272,7 @@ def test_get_integration_with_an_unknown_id_fails(manager: IntegrationManager) -
     assert exc_info.value.integration_id == "test_registry.nothing-here"
 
 
+@sqlite_only
 def test_get_integrations_and_classes_in_registration_order(
     manager: IntegrationManager,
 ) -> None:
@@ -284,6 +299,7 @@ def test_get_integrations_and_classes_in_registration_order(
     assert manager.get_integrations() == [instances[0], instances[2]]
 
 
+@sqlite_only
 def test_returned_lists_are_copies(manager: IntegrationManager) -> None:
     class Listed(Integration):
         integration_id = "test_registry.listed"

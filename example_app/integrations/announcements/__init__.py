@@ -20,7 +20,7 @@ class AnnouncementForm(IntegrationConfigForm):
     )
     style = SelectField(
         "Style",
-        choices=[("info", "Information"), ("warning", "Warning")],
+        choices=["info", "warning"],
     )
 
     fieldsets = [
