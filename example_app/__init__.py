@@ -19,7 +19,11 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     :param config: Config values that win over the defaults and the
         environment (tests pass their own database URL here).
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("EXAMPLE_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY", "example-app-development-key"),

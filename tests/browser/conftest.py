@@ -16,7 +16,7 @@ import typing as t
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import BROWSER
+from tests.conftest import BROWSER, skip_unless_available
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("INTEGRATIONS_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -48,7 +48,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def browser() -> t.Iterator[t.Any]:
     if not BROWSER:
-        pytest.skip(
+        skip_unless_available(
             "INTEGRATIONS_TEST_BROWSER is not 1, so browser tests are skipped"
             " (they need Debian's chromium and the playwright package)."
         )

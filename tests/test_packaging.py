@@ -1,0 +1,46 @@
+"""The wheel carries the templates, static files and py.typed."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+import zipfile
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_wheel_includes_package_data(tmp_path: pathlib.Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--wheel-dir",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = tmp_path.glob("flask_integrations-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {
+        "flask_integrations/py.typed",
+        "flask_integrations/templates/flask_integrations/list.html",
+        "flask_integrations/templates/flask_integrations/config.html",
+        "flask_integrations/templates/flask_integrations/delete.html",
+        "flask_integrations/templates/flask_integrations/_macros.html",
+        "flask_integrations/static/flask_integrations/integrations.css",
+        "flask_integrations/static/flask_integrations/default-icon.svg",
+    }
+    assert expected <= names
+    assert not any(name.startswith(("tests/", "example_app/")) for name in names)
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    text = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "Requires-Python: >=3.10" in text
+    assert "Requires-Dist: Flask>=3.0" in text
