@@ -9,6 +9,7 @@ import typing as t
 from flask import Flask, current_app, has_app_context, request
 from jinja2 import ChoiceLoader
 
+from .cli import integrations_cli
 from .errors import (
     IntegrationAlreadyRegisteredError,
     IntegrationError,
@@ -193,6 +194,7 @@ class FlaskIntegrations:
             create_blueprint(), url_prefix=app.config["INTEGRATIONS_URL_PREFIX"]
         )
         self._install_template_loader(app)
+        app.cli.add_command(integrations_cli)
         state.exempt_integration_routes_from_csrf(app)
         state.sync_registrations()
         if app.config["INTEGRATIONS_DISCOVER"]:

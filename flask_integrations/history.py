@@ -26,7 +26,9 @@ REDACTED = "[redacted]"
 _SECRET_WORDS = ("secret", "password", "token", "key", "credential")
 
 #: Columns whose changes are not worth a history entry of their own.
-_IGNORED_COLUMNS = frozenset({"id", "last_updated", "time_added", "settings"})
+_IGNORED_COLUMNS = frozenset(
+    {"id", "last_updated", "time_added", "settings", "extra_data", "version"}
+)
 
 _actor_override: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "flask_integrations_actor", default=None
@@ -127,7 +129,7 @@ def describe_change(
     secrets = secret_names(config)
     changes: dict[str, t.Any] = {}
     for attr in state.mapper.column_attrs:
-        if attr.key in _IGNORED_COLUMNS or attr.key == "extra_data":
+        if attr.key in _IGNORED_COLUMNS:
             continue
         history = state.attrs[attr.key].history
         if created:

@@ -392,10 +392,18 @@ class IntegrationManager:
             self._sync_failing = True
 
     def reload(self) -> None:
-        """Clear the cache and re-evaluate which integrations are enabled."""
+        """Clear the cache and re-evaluate which integrations are enabled.
+
+        Inside a transaction holding uncommitted configuration changes, only
+        the cache is cleared: the evaluation waits for the commit.
+        """
         model = self.config_model
         with self.lock:
-            with self._reading() as (connection, _):
+            with self._reading() as (connection, committed_view):
+                if not committed_view:
+                    self._cache.clear()
+                    self._needs_recalc = True
+                    return
                 generation = self._read_generation(connection)
                 enabled_ids = set(
                     connection.execute(

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, Mapper, mapped_column
+from sqlalchemy.orm import Mapped, Mapper, declared_attr, mapped_column
 
 from .errors import IntegrationError
 
@@ -105,6 +105,13 @@ class IntegrationConfigMixin:
     last_updated: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow
     )
+    #: Incremented on every update; a stale update raises
+    #: :class:`sqlalchemy.orm.exc.StaleDataError` (optimistic locking).
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, t.Any]:
+        return {"version_id_col": cls.__table__.c.version}
 
     @property
     def integration(self) -> Integration:

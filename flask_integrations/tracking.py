@@ -41,6 +41,8 @@ class ConfigEvent:
     values: dict[str, t.Any]
     created: bool = False
     deleted: bool = False
+    #: The savepoint the change was flushed in, if any.
+    savepoint: SessionTransaction | None = None
 
 
 @dataclass
@@ -139,13 +141,20 @@ def _after_flush(session: Session, flush_context: t.Any) -> None:
     if changes is None or not changes.in_flush:
         return
     bumped: set[int] = set()
+    savepoint = session.get_nested_transaction()
     for flushed in changes.in_flush:
         obj = flushed.config
         table = _table_of(obj)
         values = _column_values(obj)
         changes.tables.add(table)
         changes.events.append(
-            ConfigEvent(table, values, created=flushed.created, deleted=flushed.deleted)
+            ConfigEvent(
+                table,
+                values,
+                created=flushed.created,
+                deleted=flushed.deleted,
+                savepoint=savepoint,
+            )
         )
         connection = session.connection(
             bind_arguments={"mapper": sa.inspect(obj).mapper}
@@ -194,6 +203,10 @@ def _before_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    root = session.get_transaction()
+    if root is not None and root.is_active:
+        # A savepoint was released; the outer transaction may still roll back.
+        return
     changes = session.info.pop(_INFO_KEY, None)
     if changes is None or not changes.tables:
         return
@@ -209,8 +222,20 @@ def _after_rollback(session: Session, previous: SessionTransaction) -> None:
         return
     if previous.nested:
         # What the savepoint held is gone; keep the tables so the commit of
-        # the outer transaction still re-evaluates, but announce nothing.
-        changes.events.clear()
+        # the outer transaction still re-evaluates.
+        changes.events = [
+            e for e in changes.events if not _within(e.savepoint, previous)
+        ]
         changes.in_flush.clear()
         return
     session.info.pop(_INFO_KEY, None)
+
+
+def _within(
+    transaction: SessionTransaction | None, ancestor: SessionTransaction
+) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
