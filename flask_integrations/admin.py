@@ -79,7 +79,12 @@ def get_config_or_404(integration_id: str, config_id: int) -> t.Any:
         or config.integration_id != integration_id
         or not in_scope(config, current_scope())
     ):
-        abort(404)
+        abort(
+            Response(
+                render_template("flask_integrations/gone.html"),
+                status=404,
+            )
+        )
     return config
 
 

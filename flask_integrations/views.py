@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
@@ -226,19 +227,52 @@ def add_config(integration_id: str) -> str | Response:
 
 
 def edit_config(integration_id: str, config_id: int) -> str | Response:
-    """Edit a configuration; shows its history."""
+    """Edit a configuration; shows its history.
+
+    The page carries the version it was opened at; saving over a newer
+    version re-renders the form with what the user typed and a message,
+    instead of overwriting someone else's change.
+    """
     integration = _integration_or_404(integration_id)
     config = get_config_or_404(integration_id, config_id)
     form = integration.config_form_cls(integration, config)
     if form.validate_on_submit():
+        if _opened_version() != config.version:
+            return _render_config_page(integration, form, config, conflict=True)
         form.populate_config(config)
-        get_state().manager.session.commit()
+        session = get_state().manager.session
+        try:
+            session.commit()
+        except StaleDataError:
+            session.rollback()
+            return _render_conflict(integration, config_id)
         flash(_("Saved “%(name)s”.", name=config.name), "integrations")
         return _success_redirect()
     return _render_config_page(integration, form, config=config)
 
 
-def _render_config_page(integration: Integration, form: t.Any, config: t.Any) -> str:
+def _opened_version() -> int | None:
+    return request.form.get("_version", type=int)
+
+
+def _render_conflict(integration: Integration, config_id: int) -> str | Response:
+    """Re-render after a concurrent change was detected at commit time."""
+    manager = get_state().manager
+    config = manager.session.get(manager.config_model, config_id)
+    if config is None:
+        return _render_gone()
+    form = integration.config_form_cls(integration, config, formdata=request.form)
+    return _render_config_page(integration, form, config, conflict=True)
+
+
+def _render_gone() -> Response:
+    """The configuration vanished (deleted by someone else) mid-edit."""
+    return Response(render_template("flask_integrations/gone.html"), status=404)
+
+
+def _render_config_page(
+    integration: Integration, form: t.Any, config: t.Any, conflict: bool = False
+) -> str:
     template = integration.config_template_name or "flask_integrations/config.html"
     next_url = request.args.get("next")
     return render_template(
@@ -246,6 +280,7 @@ def _render_config_page(integration: Integration, form: t.Any, config: t.Any) ->
         integration=integration,
         form=form,
         config=config,
+        conflict=conflict,
         history=get_history(config) if config is not None else [],
         action_form=ActionForm(),
         next_url=next_url if is_safe_url(next_url) else None,
@@ -266,7 +301,12 @@ def toggle_config(integration_id: str, config_id: int) -> Response:
     config = get_config_or_404(integration_id, config_id)
     _require_action_form()
     config.enabled = not config.enabled
-    get_state().manager.session.commit()
+    session = get_state().manager.session
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        return _render_gone_or_back()
     if config.enabled:
         flash(_("Enabled “%(name)s”.", name=config.name), "integrations")
     else:
@@ -288,7 +328,11 @@ def delete_config(integration_id: str, config_id: int) -> str | Response:
         name = config.name
         session = get_state().manager.session
         session.delete(config)
-        session.commit()
+        try:
+            session.commit()
+        except StaleDataError:
+            session.rollback()
+            return _render_gone_or_back()
         flash(_("Deleted “%(name)s”.", name=name), "integrations")
         return _success_redirect()
     return render_template(
@@ -297,6 +341,16 @@ def delete_config(integration_id: str, config_id: int) -> str | Response:
         config=config,
         action_form=ActionForm(),
     )
+
+
+def _render_gone_or_back() -> Response:
+    """After a lost race on toggle or delete: say what happened."""
+    flash(
+        _("The configuration was changed or deleted by someone else meanwhile;"
+          " nothing was done. Please check it and try again."),
+        "integrations",
+    )
+    return redirect(url_for("integrations.list"))
 
 
 # -- the integrations' own files and routes ------------------------------------
