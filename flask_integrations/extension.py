@@ -66,11 +66,16 @@ class IntegrationsState:
         self.manager = manager
         self.db = db
         self._registered: set[type[Integration]] = set()
+        self._failed: set[type[Integration]] = set()
         self._synced_version = -1
 
-    def sync_registrations(self) -> None:
+    def sync_registrations(self, raise_errors: bool = False) -> None:
         """Register classes the extension gained since the last call, and
-        unregister those it lost."""
+        unregister those it lost.
+
+        A class that cannot be registered (e.g. its constructor raises) is
+        logged and skipped, unless ``raise_errors`` is true.
+        """
         extension = self.extension
         if self._synced_version == extension._version:
             return
@@ -84,10 +89,37 @@ class IntegrationsState:
                     except IntegrationNotRegisteredError:
                         pass
             for cls in wanted:
-                if cls not in self._registered:
-                    self.manager.register_integration_class(cls)
+                if cls not in self._registered and cls not in self._failed:
+                    try:
+                        self.manager.register_integration_class(cls)
+                    except IntegrationError:
+                        if raise_errors:
+                            raise
+                        self._failed.add(cls)
+                        logger.exception(
+                            "Could not register the integration class '%s'.",
+                            cls.__name__,
+                        )
+                        continue
                     self._registered.add(cls)
             self._synced_version = extension._version
+
+    def register_discovered(self, cls: type[Integration], source: str) -> bool:
+        """Register a class found through entry points with this app only.
+
+        :param source: The entry point it came from, for the log.
+        :return: Whether it was registered (errors are logged).
+        """
+        try:
+            self.manager.register_integration_class(cls)
+        except IntegrationError:
+            logger.exception(
+                "Skipping integration entry point %s: %r could not be registered.",
+                source,
+                cls,
+            )
+            return False
+        return True
 
     def exempt_integration_routes_from_csrf(self, app: Flask) -> None:
         """Exempt the integrations' own routes from Flask-WTF's CSRFProtect,
@@ -101,10 +133,7 @@ class IntegrationsState:
         self.exempt_integration_routes_from_csrf(current_app)
         if request.endpoint == "static":
             return
-        try:
-            self.sync_registrations()
-        except IntegrationError:
-            logger.exception("Could not register an integration class.")
+        self.sync_registrations()
         self.manager.check_expired()
 
 
@@ -246,7 +275,9 @@ class FlaskIntegrations:
         :raises IntegrationAlreadyRegisteredError: Already registered here,
             or another class has its id.
         """
-        if not (isinstance(cls, type) and issubclass(cls, Integration)):
+        if not (isinstance(cls, type) and issubclass(cls, Integration)) or (
+            cls is Integration
+        ):
             raise IntegrationRegistrationError(
                 f"{cls!r} is not a subclass of 'Integration' and cannot be"
                 " registered as an integration."
@@ -257,7 +288,12 @@ class FlaskIntegrations:
                 raise IntegrationAlreadyRegisteredError(integration_id)
         self._classes.append(cls)
         self._version += 1
-        self._sync_current_app()
+        try:
+            self._sync_current_app()
+        except IntegrationError:
+            self._classes.remove(cls)
+            self._version += 1
+            raise
         return cls
 
     def unregister(self, cls: type[Integration]) -> None:
@@ -279,32 +315,32 @@ class FlaskIntegrations:
         if has_app_context():
             state = current_app.extensions.get("integrations")
             if state is not None and state.extension is self:
-                state.sync_registrations()
+                state.sync_registrations(raise_errors=True)
 
     def discover(self, app: Flask) -> list[type[Integration]]:
-        """Register the integrations installed packages provide through the
-        ``flask_integrations.integrations`` entry-point group.
+        """Register with ``app`` the integrations installed packages provide
+        through the ``flask_integrations.integrations`` entry-point group.
 
-        An entry point that fails to load or register is logged and skipped.
+        Only ``app`` gets them. An entry point that fails to load or register
+        is logged and skipped.
 
         :return: The classes registered.
         """
+        state = self._state(app)
         found: list[type[Integration]] = []
         for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             try:
                 loaded = entry_point.load()
-                classes = loaded if isinstance(loaded, (list, tuple)) else [loaded]
-                for cls in classes:
-                    if cls not in self._classes:
-                        self.register(cls)
-                    found.append(cls)
             except Exception:
                 logger.exception(
-                    "Skipping integration entry point '%s' (%s).",
+                    "Skipping integration entry point '%s' (%s): it failed to load.",
                     entry_point.name,
                     entry_point.value,
                 )
-        with app.app_context():
-            self._state(app).sync_registrations()
+                continue
+            classes = loaded if isinstance(loaded, (list, tuple)) else [loaded]
+            for cls in classes:
+                source = f"'{entry_point.name}' ({entry_point.value})"
+                if state.register_discovered(cls, source):
+                    found.append(cls)
         return found
-

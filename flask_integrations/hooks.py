@@ -96,7 +96,9 @@ class SignalHook(IntegrationHook):
         self.signal.connect(self._receive, sender=self.sender, weak=False)
 
     def disconnect(self) -> None:
-        self.signal.disconnect(self._receive, sender=self.sender)
+        # Without a sender, blinker drops every connection of the receiver;
+        # with one, it would keep a strong reference in 'receivers'.
+        self.signal.disconnect(self._receive)
 
     def _receive(self, sender: t.Any, /, **kwargs: t.Any) -> t.Any:
         if not self.initialized or not self.runs_in_current_app():

@@ -59,8 +59,10 @@ def resolve_integration_id(cls: type[Integration]) -> str:
     :raises IntegrationRegistrationError: The id is not made of letters,
         digits, ``_``, ``.`` and ``-``.
     """
-    own = cls.__dict__.get("integration_id")
-    integration_id = own if own is not None else _inherited_explicit_id(cls)
+    if "integration_id" in cls.__dict__:
+        integration_id = cls.__dict__["integration_id"]
+    else:
+        integration_id = _inherited_explicit_id(cls)
     if integration_id is None:
         integration_id = f"{cls.__module__}.{cls.__name__}"
         setattr(cls, "integration_id", integration_id)

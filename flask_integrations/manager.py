@@ -202,7 +202,9 @@ class IntegrationManager:
         :raises IntegrationAlreadyRegisteredError: ``cls``, or another class
             with its id, is already registered.
         """
-        if not (isinstance(cls, type) and issubclass(cls, Integration)):
+        if not (isinstance(cls, type) and issubclass(cls, Integration)) or (
+            cls is Integration
+        ):
             raise IntegrationRegistrationError(
                 f"{cls!r} is not a subclass of 'Integration' and cannot be"
                 " registered as an integration."

@@ -300,11 +300,6 @@ def test_register_reaches_every_app_of_the_extension(
     assert received == [("reach_two", "view"), ("reach_one", "view")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a class whose constructor raises stops later register() calls"
-    " from reaching the app",
-)
 @sqlite_only
 def test_a_broken_class_does_not_block_later_registrations(
     app: Flask,
@@ -336,10 +331,6 @@ def test_a_broken_class_does_not_block_later_registrations(
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: init_app raises when a registered class's constructor raises",
-)
 @sqlite_only
 def test_a_broken_class_does_not_break_init_app(
     database_url: str,
