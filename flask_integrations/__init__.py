@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from .errors import ConfigFormError
-from .errors import IntegrationAlreadyRegisteredError
-from .errors import IntegrationError
-from .errors import IntegrationNotRegisteredError
-from .errors import IntegrationRegistrationError
-from .errors import InvalidConfigFilterError
+from .errors import (
+    ConfigFormError,
+    IntegrationAlreadyRegisteredError,
+    IntegrationError,
+    IntegrationNotRegisteredError,
+    IntegrationRegistrationError,
+    InvalidConfigFilterError,
+)
 from .extension import FlaskIntegrations
-from .forms import Fieldset
-from .forms import IntegrationConfigForm
-from .hooks import IntegrationHook
-from .hooks import SignalHook
-from .hooks import TemplateHook
-from .integration import Integration
-from .integration import IntegrationFailure
+from .forms import Fieldset, IntegrationConfigForm
+from .hooks import IntegrationHook, SignalHook, TemplateHook
+from .integration import Integration, IntegrationFailure
 from .manager import IntegrationManager
-from .models import IntegrationConfigMixin
-from .models import get_default_config_model
-from .signals import config_deleted
-from .signals import config_saved
-from .signals import integration_disabled
-from .signals import integration_enabled
+from .models import IntegrationConfigMixin, get_default_config_model
 from .routing import route
+from .signals import (
+    config_deleted,
+    config_saved,
+    integration_disabled,
+    integration_enabled,
+)
 from .snapshot import ConfigSnapshot
 
 __all__ = [

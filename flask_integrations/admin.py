@@ -36,7 +36,7 @@ def resolve_admin_check(state: IntegrationsState) -> t.Callable[[], t.Any] | Non
         check = current_app.config.get("INTEGRATIONS_ADMIN_CHECK")
     if isinstance(check, str):
         check = import_string(check.replace(":", "."))
-    return t.cast("t.Callable[[], t.Any] | None", check)
+    return check
 
 
 def enforce_admin_check() -> Response | None:

@@ -48,9 +48,7 @@ class IntegrationNotRegisteredError(IntegrationError):
         if integration_id is None:
             message = "No integration id was given."
         else:
-            message = (
-                f"No integration is registered with the id '{integration_id}'."
-            )
+            message = f"No integration is registered with the id '{integration_id}'."
         super().__init__(message)
 
 

@@ -7,7 +7,7 @@ import logging
 import typing as t
 
 from flask import Flask, current_app, has_app_context, request
-from jinja2 import ChoiceLoader
+from jinja2 import BaseLoader, ChoiceLoader
 
 from .cli import integrations_cli
 from .errors import (
@@ -20,9 +20,9 @@ from .hooks import render_template_hooks
 from .i18n import gettext
 from .integration import Integration, resolve_integration_id
 from .manager import IntegrationManager
+from .models import get_default_config_model
 from .routing import IntegrationTemplateLoader
 from .views import INTEGRATION_ROUTE_VIEW, create_blueprint
-from .models import get_default_config_model
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from flask_sqlalchemy import SQLAlchemy
@@ -245,9 +245,10 @@ class FlaskIntegrations:
             state = current_app.extensions.get("integrations")
             return state.manager if state is not None else None
 
-        app.jinja_env.loader = ChoiceLoader(
-            [app.jinja_env.loader, IntegrationTemplateLoader(current_manager)]
-        )
+        loaders: list[BaseLoader] = [IntegrationTemplateLoader(current_manager)]
+        if app.jinja_env.loader is not None:
+            loaders.insert(0, app.jinja_env.loader)
+        app.jinja_env.loader = ChoiceLoader(loaders)
 
     def config_model_for(self, app: Flask) -> type[t.Any]:
         """Return the configuration model used by ``app``."""

@@ -54,7 +54,7 @@ class Fieldset:
     classes: tuple[str, ...] = field(default=())
 
 
-FieldsetSpec = t.Union[Fieldset, tuple[t.Any, ...], t.Mapping[str, t.Any]]
+FieldsetSpec = Fieldset | tuple[t.Any, ...] | t.Mapping[str, t.Any]
 
 
 def _as_fieldset(spec: FieldsetSpec) -> Fieldset:
@@ -77,7 +77,7 @@ def _as_fieldset(spec: FieldsetSpec) -> Fieldset:
     )
 
 
-class IntegrationConfigForm(FlaskForm):
+class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
     """Form that adds and edits configurations of an integration.
 
     ``name`` and ``enabled`` are stored on the configuration's columns; every
@@ -196,7 +196,8 @@ class IntegrationConfigForm(FlaskForm):
         return {
             name
             for name, unbound in cls._unbound_fields_by_name().items()
-            if name in cls.secret_fields or issubclass(unbound.field_class, PasswordField)
+            if name in cls.secret_fields
+            or issubclass(unbound.field_class, PasswordField)
         }
 
     @classmethod

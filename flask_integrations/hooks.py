@@ -114,7 +114,7 @@ class SignalHook(IntegrationHook):
             return None
 
 
-TemplateSource = t.Union[str, t.Callable[[dict[str, t.Any]], str]]
+TemplateSource = str | t.Callable[[dict[str, t.Any]], str]
 
 
 class TemplateHook(IntegrationHook):

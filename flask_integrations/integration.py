@@ -65,7 +65,7 @@ def resolve_integration_id(cls: type[Integration]) -> str:
         integration_id = _inherited_explicit_id(cls)
     if integration_id is None:
         integration_id = f"{cls.__module__}.{cls.__name__}"
-        setattr(cls, "integration_id", integration_id)
+        cls.integration_id = integration_id
         setattr(cls, _AUTO_ID_FLAG, True)
     if not isinstance(integration_id, str) or not _ID_RE.fullmatch(integration_id):
         raise IntegrationRegistrationError(
@@ -258,9 +258,7 @@ class Integration:
         :raises InvalidConfigFilterError: A filter names an unknown column.
         """
         filter_kwargs.setdefault("enabled", True)
-        return self.integration_mgr.get_integration_configs(
-            type(self), **filter_kwargs
-        )
+        return self.integration_mgr.get_integration_configs(type(self), **filter_kwargs)
 
     def create_config(self, save: bool = False, **kwargs: t.Any) -> t.Any:
         """Build a configuration of this integration.

@@ -39,9 +39,9 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger("flask_integrations")
 
-SessionSource = t.Union[Session, scoped_session[Session], t.Callable[[], Session]]
-CacheKey = tuple[t.Optional[str], tuple[tuple[str, t.Any], ...]]
-IntegrationRef = t.Union[type[Integration], Integration, str, None]
+SessionSource = Session | scoped_session[Session] | t.Callable[[], Session]
+CacheKey = tuple[str | None, tuple[tuple[str, t.Any], ...]]
+IntegrationRef = type[Integration] | Integration | str | None
 
 _managers: weakref.WeakSet[IntegrationManager] = weakref.WeakSet()
 
@@ -184,8 +184,11 @@ class IntegrationManager:
                 connection = session.connection(bind_arguments={"mapper": mapper})
                 yield connection, not has_uncommitted_changes(session)
             else:
-                engine = session.get_bind(mapper=mapper)
-                with engine.connect() as connection:
+                bind = session.get_bind(mapper=mapper)
+                if isinstance(bind, sa.Connection):
+                    yield bind, True
+                    return
+                with bind.connect() as connection:
                     yield connection, True
 
     # -- registry -----------------------------------------------------------
@@ -224,8 +227,7 @@ class IntegrationManager:
                 instance = cls(self)
             except Exception as exc:
                 raise IntegrationRegistrationError(
-                    f"The integration '{cls.__name__}' could not be constructed:"
-                    f" {exc}"
+                    f"The integration '{cls.__name__}' could not be constructed: {exc}"
                 ) from exc
             self._classes[integration_id] = cls
             self._instances[integration_id] = instance
@@ -299,7 +301,10 @@ class IntegrationManager:
                 return list(cached)
             with self._reading() as (connection, cacheable):
                 rows = connection.execute(self._select(key[0], filter_kwargs))
-                snapshots = tuple(ConfigSnapshot(self, row) for row in rows.mappings())
+                snapshots = tuple(
+                    ConfigSnapshot(self, t.cast(t.Mapping[str, t.Any], row))
+                    for row in rows.mappings()
+                )
             if cacheable:
                 self._cache.put(key, snapshots)
             return list(snapshots)
@@ -426,9 +431,7 @@ class IntegrationManager:
     def _read_generation(self, connection: sa.Connection) -> int:
         table = self.sync_table
         value = connection.execute(
-            sa.select(table.c.generation).where(
-                table.c.name == CONFIG_GENERATION_KEY
-            )
+            sa.select(table.c.generation).where(table.c.name == CONFIG_GENERATION_KEY)
         ).scalar()
         return int(value or 0)
 
@@ -451,8 +454,10 @@ class IntegrationManager:
                     "flask_integrations.changes", PendingChanges()
                 ).tables.add(table)
                 return
-            with session.get_bind(mapper=mapper).begin() as connection:
-                bump_generation(connection, table.metadata)
+            bind = session.get_bind(mapper=mapper)
+            engine = bind.engine if isinstance(bind, sa.Connection) else bind
+            with engine.begin() as own_connection:
+                bump_generation(own_connection, table.metadata)
         with self.lock:
             self._cache.clear()
             self._needs_recalc = True
@@ -547,9 +552,7 @@ def notify_committed(changes: PendingChanges) -> None:
     Inside an app context only that app's manager is told directly; the
     others notice through the generation row at their next check.
     """
-    managers = [
-        m for m in get_managers() if m.config_model.__table__ in changes.tables
-    ]
+    managers = [m for m in get_managers() if m.config_model.__table__ in changes.tables]
     if has_app_context():
         state = current_app.extensions.get("integrations")
         if state is not None and state.manager in managers:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import typing as t
 import weakref
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -40,7 +40,7 @@ _LOADED_JSON = "_flask_integrations_loaded_json"
 
 def utcnow() -> datetime:
     """Return the current time as a timezone-aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -60,14 +60,14 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
     def process_result_value(
         self, value: datetime | None, dialect: sa.Dialect
     ) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
 
 
@@ -97,7 +97,7 @@ class IntegrationConfigMixin:
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     integration_id: Mapped[str] = mapped_column(sa.String(255), index=True)
-    name: Mapped[t.Optional[str]] = mapped_column(sa.String(255), nullable=True)
+    name: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     enabled: Mapped[bool] = mapped_column(sa.Boolean, default=False, index=True)
     settings: Mapped[t.Any] = mapped_column(sa.JSON, default=dict)
     extra_data: Mapped[t.Any] = mapped_column(sa.JSON, default=dict)
@@ -111,7 +111,7 @@ class IntegrationConfigMixin:
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, t.Any]:
-        return {"version_id_col": cls.__table__.c.version}
+        return {"version_id_col": t.cast(t.Any, cls).__table__.c.version}
 
     @property
     def integration(self) -> Integration:

@@ -55,7 +55,9 @@ def route(rule: str, **options: t.Any) -> t.Callable[[F], F]:
     return decorator
 
 
-def build_url_map(integration: Integration) -> tuple[Map, dict[str, t.Callable[..., t.Any]]]:
+def build_url_map(
+    integration: Integration,
+) -> tuple[Map, dict[str, t.Callable[..., t.Any]]]:
     """Collect the routes an integration's class declares.
 
     :return: The URL map and the view callables by endpoint (bound methods).

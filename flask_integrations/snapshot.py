@@ -27,7 +27,7 @@ class ConfigSnapshot:
     Use :meth:`IntegrationManager.get_config` for an instance to edit.
     """
 
-    __slots__ = ("_values", "_manager")
+    __slots__ = ("_manager", "_values")
 
     _values: dict[str, t.Any]
     _manager: IntegrationManager

@@ -131,7 +131,9 @@ def _before_flush(session: Session, flush_context: t.Any, instances: t.Any) -> N
     actor = current_actor()
     for obj, created, deleted in touched:
         changes.in_flush.append(
-            FlushedConfig(obj, created, deleted, describe_change(obj, created, deleted), actor)
+            FlushedConfig(
+                obj, created, deleted, describe_change(obj, created, deleted), actor
+            )
         )
 
 

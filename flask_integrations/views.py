@@ -51,7 +51,7 @@ PUBLIC_ENDPOINTS = frozenset(
 INTEGRATION_ROUTE_VIEW = f"{__name__}.integration_route"
 
 
-class ActionForm(FlaskForm):
+class ActionForm(FlaskForm):  # type: ignore[misc]
     """The CSRF-protected form behind the Enable/Disable and Delete buttons."""
 
 
@@ -62,7 +62,8 @@ def create_blueprint() -> Blueprint:
         __name__,
         template_folder="templates",
         static_folder="static/flask_integrations",
-        static_url_path="/_static",
+        # "~" cannot appear in an integration id, so this never shadows one.
+        static_url_path="/~static",
     )
     bp.before_request(_check_access)
     bp.context_processor(_template_context)
@@ -115,9 +116,7 @@ def _check_access() -> Response | None:
 
 def _template_context() -> dict[str, t.Any]:
     return {
-        "integrations_base_template": current_app.config[
-            "INTEGRATIONS_BASE_TEMPLATE"
-        ],
+        "integrations_base_template": current_app.config["INTEGRATIONS_BASE_TEMPLATE"],
     }
 
 
@@ -153,9 +152,11 @@ def list_configs() -> str:
 
     conditions = [getattr(model, k) == v for k, v in current_scope().items()]
     if query:
-        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace(
-            "_", "\\_"
-        ) + "%"
+        pattern = (
+            "%"
+            + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
         conditions.append(
             sa.or_(
                 model.name.ilike(pattern, escape="\\"),
@@ -163,7 +164,7 @@ def list_configs() -> str:
             )
         )
     session = manager.session
-    counts = dict(
+    counts: dict[str, int] = dict(
         session.execute(
             sa.select(model.integration_id, sa.func.count(model.id))
             .where(*conditions)
@@ -346,8 +347,10 @@ def delete_config(integration_id: str, config_id: int) -> str | Response:
 def _render_gone_or_back() -> Response:
     """After a lost race on toggle or delete: say what happened."""
     flash(
-        _("The configuration was changed or deleted by someone else meanwhile;"
-          " nothing was done. Please check it and try again."),
+        _(
+            "The configuration was changed or deleted by someone else meanwhile;"
+            " nothing was done. Please check it and try again."
+        ),
         "integrations",
     )
     return redirect(url_for("integrations.list"))
