@@ -26,7 +26,7 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
@@ -238,7 +238,8 @@ def edit_config(integration_id: str, config_id: int) -> str | Response:
     config = get_config_or_404(integration_id, config_id)
     form = integration.config_form_cls(integration, config)
     if form.validate_on_submit():
-        if _opened_version() != config.version:
+        opened = _opened_version()
+        if opened is not None and opened != config.version:
             return _render_config_page(integration, form, config, conflict=True)
         form.populate_config(config)
         session = get_state().manager.session
@@ -253,6 +254,8 @@ def edit_config(integration_id: str, config_id: int) -> str | Response:
 
 
 def _opened_version() -> int | None:
+    """The version the page was opened at; ``None`` when a custom template
+    does not send it (then only a change racing the commit is caught)."""
     return request.form.get("_version", type=int)
 
 
@@ -367,8 +370,26 @@ def integration_static(integration_id: str, filename: str) -> Response:
     return send_from_directory(integration.static_folder, filename)
 
 
+def _admin_methods_for_path() -> list[str]:
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    methods = []
+    for method in ("GET", "POST"):
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != "integrations.integration_route":
+            methods.append(method)
+    return methods
+
+
 def integration_route(integration_id: str, path: str) -> t.Any:
     """Dispatch to a route the integration declares."""
+    admin_methods = _admin_methods_for_path()
+    if admin_methods:
+        # An admin page's URL with a method it does not take: the catch-all
+        # rule matched only because of the method.
+        raise MethodNotAllowed(valid_methods=admin_methods)
     integration = _integration_or_404(integration_id)
     adapter = integration.url_map.bind("localhost")
     try:
