@@ -37,8 +37,14 @@ def test_wheel_includes_package_data(tmp_path: pathlib.Path) -> None:
         "flask_integrations/templates/flask_integrations/_macros.html",
         "flask_integrations/static/flask_integrations/integrations.css",
         "flask_integrations/static/flask_integrations/default-icon.svg",
+        "flask_integrations/migrations/__init__.py",
     }
     assert expected <= names
+    assert any(
+        n.startswith("flask_integrations/migrations/versions/") and n.endswith(".py")
+        and not n.endswith("__init__.py")
+        for n in names
+    )
     assert not any(name.startswith(("tests/", "example_app/")) for name in names)
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()

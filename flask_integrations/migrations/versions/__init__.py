@@ -1,0 +1,1 @@
+"""Alembic revision files of the extension; Alembic reads them, nobody imports them."""
