@@ -125,6 +125,10 @@ class Integration:
     #: Template of the configuration page; ``None`` for the default one.
     config_template_name: str | None = None
 
+    #: Version of the layout of this integration's settings. Raise it when
+    #: the layout changes, and upgrade old settings in :meth:`migrate_settings`.
+    settings_version: t.ClassVar[int] = 1
+
     def __init__(self, integration_mgr: IntegrationManager) -> None:
         self.integration_mgr = integration_mgr
         self.enabled = False
@@ -249,6 +253,22 @@ class Integration:
                     self.integration_id,
                 )
         self.hooks.clear()
+
+    def migrate_settings(
+        self, settings: dict[str, t.Any], from_version: int
+    ) -> dict[str, t.Any]:
+        """Upgrade settings stored by an older :attr:`settings_version`.
+
+        Called lazily when a configuration written for ``from_version`` is
+        read; the result is saved. The default returns the settings as they
+        are. Raising marks the configuration as broken: it is left out of
+        the results, logged, and reported by ``flask integrations check``.
+
+        :param settings: A copy of the stored settings.
+        :param from_version: The version they were written for.
+        :return: The settings for the current :attr:`settings_version`.
+        """
+        return settings
 
     def get_configs(self, **filter_kwargs: t.Any) -> list[ConfigSnapshot]:
         """Return the enabled configurations of this integration.

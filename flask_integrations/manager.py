@@ -33,6 +33,7 @@ from .models import CONFIG_GENERATION_KEY, get_sync_table
 from .signals import config_deleted, config_saved
 from .snapshot import ConfigSnapshot
 from .tracking import PendingChanges, bump_generation, has_uncommitted_changes
+from .upgrades import SettingsMigrationError, migrate, needs_upgrade, save_upgrade
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .hooks import TemplateHook
@@ -167,9 +168,10 @@ class IntegrationManager:
             yield
 
     @contextlib.contextmanager
-    def _reading(self) -> t.Iterator[tuple[sa.Connection, bool]]:
-        """Yield a connection to read configurations, and whether what it
-        reads may be cached.
+    def _reading(self) -> t.Iterator[tuple[sa.Connection, bool, bool]]:
+        """Yield a connection to read configurations, whether what it reads
+        may be cached, and whether it is a connection of its own (outside
+        any transaction of the caller).
 
         Inside an active transaction of the current session, read through it
         (never disturbing it). Otherwise use a connection of its own: outside
@@ -182,14 +184,14 @@ class IntegrationManager:
             transaction = session.get_transaction()
             if transaction is not None and transaction.is_active:
                 connection = session.connection(bind_arguments={"mapper": mapper})
-                yield connection, not has_uncommitted_changes(session)
+                yield connection, not has_uncommitted_changes(session), False
             else:
                 bind = session.get_bind(mapper=mapper)
                 if isinstance(bind, sa.Connection):
-                    yield bind, True
+                    yield bind, True, False
                     return
                 with bind.connect() as connection:
-                    yield connection, True
+                    yield connection, True, True
 
     # -- registry -----------------------------------------------------------
 
@@ -299,15 +301,51 @@ class IntegrationManager:
             cached = self._cache.get(key)
             if cached is not None:
                 return list(cached)
-            with self._reading() as (connection, cacheable):
+            with self._reading() as (connection, cacheable, separate):
                 rows = connection.execute(self._select(key[0], filter_kwargs))
-                snapshots = tuple(
-                    ConfigSnapshot(self, t.cast(t.Mapping[str, t.Any], row))
-                    for row in rows.mappings()
-                )
+                values = [dict(row) for row in rows.mappings()]
+            # Saving in a transaction of its own is only safe when the caller
+            # has none open (an in-memory SQLite connection is shared).
+            values = self._upgrade_settings(values, save=separate)
+            snapshots = tuple(ConfigSnapshot(self, v) for v in values)
             if cacheable:
                 self._cache.put(key, snapshots)
             return list(snapshots)
+
+    def _upgrade_settings(
+        self, rows: list[dict[str, t.Any]], save: bool
+    ) -> list[dict[str, t.Any]]:
+        """Upgrade rows written by an older ``settings_version``; leave out
+        (and log) those that cannot be upgraded."""
+        result = []
+        for row in rows:
+            integration = self._instances.get(row.get("integration_id", ""))
+            if integration is None or not needs_upgrade(integration, row):
+                result.append(row)
+                continue
+            try:
+                upgraded = migrate(integration, row)
+            except SettingsMigrationError:
+                logger.exception("Leaving out a configuration with old settings.")
+                continue
+            if save:
+                self._save_upgrade(row, upgraded)
+            result.append(upgraded)
+        return result
+
+    def _save_upgrade(self, before: dict[str, t.Any], after: dict[str, t.Any]) -> None:
+        with self._app_context():
+            bind = self.session.get_bind(mapper=sa.inspect(self.config_model))
+            engine = bind.engine if isinstance(bind, sa.Connection) else bind
+            try:
+                save_upgrade(engine, self.config_model, before, after)
+            except sa.exc.SQLAlchemyError:
+                logger.warning(
+                    "Could not save the upgraded settings of configuration %s;"
+                    " will retry.",
+                    before.get("id"),
+                    exc_info=True,
+                )
 
     def get_config(self, config_id: t.Any) -> t.Any:
         """Return the configuration ``config_id`` as a live model instance to
@@ -360,7 +398,7 @@ class IntegrationManager:
         if self._needs_recalc:
             return True
         try:
-            with self._reading() as (connection, _):
+            with self._reading() as (connection, _, _):
                 return self._read_generation(connection) != self._generation
         except sa.exc.SQLAlchemyError:
             return True
@@ -406,7 +444,7 @@ class IntegrationManager:
         """
         model = self.config_model
         with self.lock:
-            with self._reading() as (connection, committed_view):
+            with self._reading() as (connection, committed_view, _):
                 if not committed_view:
                     self._cache.clear()
                     self._needs_recalc = True
@@ -477,14 +515,38 @@ class IntegrationManager:
                     exc_info=True,
                 )
         table = self.config_model.__table__
+        fresh = self._fresh_values(
+            [c.values["id"] for c in changes.events if c.stale and c.table is table]
+        )
         for change in changes.events:
             if change.table is not table:
                 continue
-            snapshot = ConfigSnapshot(self, change.values)
+            values = change.values
+            if change.stale:
+                if values["id"] not in fresh:
+                    continue
+                values = fresh[values["id"]]
+            snapshot = ConfigSnapshot(self, values)
             if change.deleted:
                 config_deleted.send(self, config=snapshot)
             else:
                 config_saved.send(self, config=snapshot, created=change.created)
+
+    def _fresh_values(self, ids: list[t.Any]) -> dict[t.Any, dict[str, t.Any]]:
+        """Read rows by id, after a commit (for bulk-update signals)."""
+        if not ids:
+            return {}
+        model = self.config_model
+        try:
+            with self._reading() as (connection, _, _):
+                rows = connection.execute(
+                    sa.select(*(getattr(model, k).label(k) for k in self._columns))
+                    .where(model.id.in_(ids))
+                ).mappings()
+                return {row["id"]: dict(row) for row in rows}
+        except sa.exc.SQLAlchemyError:
+            logger.warning("Could not read updated configurations.", exc_info=True)
+            return {}
 
     # -- template hooks -----------------------------------------------------
 

@@ -108,6 +108,10 @@ class IntegrationConfigMixin:
     #: Incremented on every update; a stale update raises
     #: :class:`sqlalchemy.orm.exc.StaleDataError` (optimistic locking).
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+    #: The integration's ``settings_version`` the settings were written for.
+    settings_version: Mapped[int] = mapped_column(
+        sa.Integer, nullable=False, default=1
+    )
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, t.Any]:

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.orm.attributes import flag_modified
 
+from .errors import IntegrationError
 from .history import current_actor, describe_change
 from .history import record as record_history
 from .models import (
@@ -43,6 +44,9 @@ class ConfigEvent:
     deleted: bool = False
     #: The savepoint the change was flushed in, if any.
     savepoint: SessionTransaction | None = None
+    #: ``values`` were read before a bulk update: read them again after
+    #: the commit.
+    stale: bool = False
 
 
 @dataclass
@@ -112,12 +116,24 @@ def _table_of(obj: IntegrationConfigMixin) -> sa.Table:
     return t.cast(sa.Table, sa.inspect(obj).mapper.local_table)
 
 
+def _stamp_settings_version(config: IntegrationConfigMixin) -> None:
+    """New configurations are written for their integration's current
+    settings version."""
+    if config.settings_version is not None:
+        return
+    try:
+        config.settings_version = config.integration.settings_version
+    except IntegrationError:
+        pass
+
+
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, flush_context: t.Any, instances: t.Any) -> None:
     _flag_json_changed_in_place(session)
     touched: list[tuple[IntegrationConfigMixin, bool, bool]] = []
     for obj in session.new:
         if isinstance(obj, IntegrationConfigMixin):
+            _stamp_settings_version(obj)
             touched.append((obj, True, False))
     for obj in session.dirty:
         if isinstance(obj, IntegrationConfigMixin) and session.is_modified(obj):
@@ -183,9 +199,23 @@ def _on_execute(state: ORMExecuteState) -> None:
         return
     changes = state.session.info.setdefault(_INFO_KEY, PendingChanges())
     changes.tables.add(table)
-    bump_generation(
-        state.session.connection(bind_arguments=state.bind_arguments), table.metadata
-    )
+    connection = state.session.connection(bind_arguments=state.bind_arguments)
+    # Read the rows the statement is about to touch, so that the signals can
+    # name them after the commit.
+    where = getattr(state.statement, "whereclause", None)
+    query = sa.select(table) if where is None else sa.select(table).where(where)
+    savepoint = state.session.get_nested_transaction()
+    for row in connection.execute(query).mappings():
+        changes.events.append(
+            ConfigEvent(
+                table,
+                dict(row),
+                deleted=state.is_delete,
+                savepoint=savepoint,
+                stale=state.is_update,
+            )
+        )
+    bump_generation(connection, table.metadata)
 
 
 def _bulk_target(state: ORMExecuteState) -> sa.Table | None:

@@ -54,6 +54,7 @@ COLUMNS: dict[str, dict[str, tuple[type[sa.types.TypeEngine[t.Any]], bool]]] = {
         "time_added": (sa.DateTime, False),
         "last_updated": (sa.DateTime, False),
         "version": (sa.Integer, False),
+        "settings_version": (sa.Integer, False),
     },
     "flask_integrations_sync": {
         "name": (sa.String, False),

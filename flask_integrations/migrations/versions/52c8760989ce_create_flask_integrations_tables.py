@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("time_added", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_updated", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("settings_version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(
