@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 import typing as t
 from dataclasses import dataclass, field
 
@@ -75,6 +76,18 @@ def _as_fieldset(spec: FieldsetSpec) -> Fieldset:
         f"Invalid fieldset {spec!r}: use Fieldset(title, fields, description),"
         " a (title, fields[, description]) tuple or a dict with 'fields'."
     )
+
+
+def _unstorable(value: t.Any) -> bool:
+    """Whether JSON settings or a database cannot hold ``value``: text with
+    NUL characters, or an infinite or NaN number."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return any(_unstorable(v) for v in value)
+    return False
 
 
 class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
@@ -263,8 +276,18 @@ class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
     # -- validating and saving ----------------------------------------------
 
     def validate(self, extra_validators: t.Any = None) -> bool:
-        self._validated = super().validate(extra_validators=extra_validators)
-        return self._validated
+        """Validate the fields; text containing NUL characters, which
+        databases such as PostgreSQL cannot store, is an error too."""
+        valid = super().validate(extra_validators=extra_validators)
+        for field in self:
+            if _unstorable(field.data):
+                field.errors = [
+                    *field.errors,
+                    str(_l("This value contains a character that cannot be stored.")),
+                ]
+                valid = False
+        self._validated = valid
+        return valid
 
     def serialize_value(self, name: str, value: t.Any) -> t.Any:
         """Turn a field's data into a JSON value for ``settings``.

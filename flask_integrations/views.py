@@ -146,7 +146,8 @@ def list_configs() -> str:
     state = get_state()
     manager = state.manager
     model = manager.config_model
-    query = request.args.get("q", "").strip()
+    # NUL cannot be sent to some databases (PostgreSQL) and never matches.
+    query = request.args.get("q", "").replace("\x00", "").strip()
     per_page = max(1, int(current_app.config["INTEGRATIONS_PAGE_SIZE"]))
     page = max(1, request.args.get("page", 1, type=int) or 1)
 
