@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.fields.simple import SubmitField
 from wtforms.validators import InputRequired, Length, Optional
 
+from .crypto import SecretDecryptionError
 from .errors import ConfigFormError
 from .i18n import _l
 from .models import as_settings_dict
@@ -252,7 +253,12 @@ class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
         """The stored value of a secret field, or ``None``."""
         if self.config is None:
             return None
-        value = as_settings_dict(self.config.settings).get(name)
+        if name not in as_settings_dict(self.config.settings):
+            return None
+        try:
+            value = self.config.get(name)
+        except SecretDecryptionError:
+            return None
         return value if value not in (None, "") else None
 
     def secret_hint(self, name: str) -> str | None:
@@ -278,7 +284,7 @@ class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
     def validate(self, extra_validators: t.Any = None) -> bool:
         """Validate the fields; text containing NUL characters, which
         databases such as PostgreSQL cannot store, is an error too."""
-        valid = super().validate(extra_validators=extra_validators)
+        valid = bool(super().validate(extra_validators=extra_validators))
         for field in self:
             if _unstorable(field.data):
                 field.errors = [

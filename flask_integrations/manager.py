@@ -29,7 +29,8 @@ from .errors import (
     InvalidConfigFilterError,
 )
 from .integration import Integration, resolve_integration_id
-from .models import CONFIG_GENERATION_KEY, get_sync_table
+from .crypto import is_encrypted, rotate
+from .models import CONFIG_GENERATION_KEY, as_settings_dict, get_sync_table
 from .signals import config_deleted, config_saved
 from .snapshot import ConfigSnapshot
 from .tracking import PendingChanges, bump_generation, has_uncommitted_changes
@@ -547,6 +548,34 @@ class IntegrationManager:
         except sa.exc.SQLAlchemyError:
             logger.warning("Could not read updated configurations.", exc_info=True)
             return {}
+
+    def reencrypt_secrets(self) -> int:
+        """Re-encrypt every stored secret with the current key (after a key
+        rotation), in one transaction.
+
+        :return: How many configurations were rewritten.
+        :raises SecretDecryptionError: A secret cannot be decrypted with any
+            configured key; nothing is changed.
+        """
+        with self._app_context():
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            session = self.session
+            changed = 0
+            try:
+                for config in session.scalars(sa.select(self.config_model)):
+                    settings = as_settings_dict(config.settings)
+                    encrypted = [k for k, v in settings.items() if is_encrypted(v)]
+                    if encrypted:
+                        config.settings = {
+                            **settings,
+                            **{k: rotate(app, settings[k]) for k in encrypted},
+                        }
+                        changed += 1
+                session.commit()
+            except Exception:
+                session.rollback()
+                raise
+            return changed
 
     # -- template hooks -----------------------------------------------------
 

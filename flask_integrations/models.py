@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Mapper, declared_attr, mapped_column
 
+from .crypto import reveal
 from .errors import IntegrationError
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -137,7 +138,7 @@ class IntegrationConfigMixin:
         """
         settings = as_settings_dict(self.settings)
         if key in settings:
-            return settings[key]
+            return reveal(type(self), key, settings[key])
         return _integration_default(self, key, default)
 
     def set(self, key: str, value: t.Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import typing as t
 
+from .crypto import reveal
 from .models import _integration_default, _integration_label, as_settings_dict
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +73,7 @@ class ConfigSnapshot:
         else ``default``."""
         settings = self._values.get("settings", {})
         if key in settings:
-            value = settings[key]
+            value = reveal(self._manager.config_model, key, settings[key])
             return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
         return _integration_default(self, key, default)
 

@@ -20,7 +20,8 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.orm.attributes import flag_modified
 
 from .errors import IntegrationError
-from .history import current_actor, describe_change
+from .crypto import app_for_model, encrypt, is_encrypted
+from .history import current_actor, describe_change, secret_names
 from .history import record as record_history
 from .models import (
     CONFIG_GENERATION_KEY,
@@ -116,6 +117,26 @@ def _table_of(obj: IntegrationConfigMixin) -> sa.Table:
     return t.cast(sa.Table, sa.inspect(obj).mapper.local_table)
 
 
+def _encrypt_secrets(config: IntegrationConfigMixin) -> None:
+    """Store the secret settings of ``config`` encrypted."""
+    settings = config.settings
+    if not isinstance(settings, dict):
+        return
+    names = secret_names(config) or set()
+    clear = [
+        n
+        for n in names
+        if settings.get(n) not in (None, "") and not is_encrypted(settings[n])
+    ]
+    if not clear:
+        return
+    app = app_for_model(type(config))
+    config.settings = {
+        **settings,
+        **{name: encrypt(app, settings[name]) for name in clear},
+    }
+
+
 def _stamp_settings_version(config: IntegrationConfigMixin) -> None:
     """New configurations are written for their integration's current
     settings version."""
@@ -130,6 +151,9 @@ def _stamp_settings_version(config: IntegrationConfigMixin) -> None:
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, flush_context: t.Any, instances: t.Any) -> None:
     _flag_json_changed_in_place(session)
+    for obj in [*session.new, *session.dirty]:
+        if isinstance(obj, IntegrationConfigMixin):
+            _encrypt_secrets(obj)
     touched: list[tuple[IntegrationConfigMixin, bool, bool]] = []
     for obj in session.new:
         if isinstance(obj, IntegrationConfigMixin):
