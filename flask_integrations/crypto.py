@@ -129,8 +129,7 @@ def app_for_model(model: type[t.Any]) -> Flask:
     app = get_manager_for_model(model).app
     if app is None:
         raise EncryptionKeyError(
-            "Secret settings need an app for their key: use them inside an app"
-            " context."
+            "Secret settings need an app for their key: use them inside an app context."
         )
     return app
 

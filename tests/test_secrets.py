@@ -61,7 +61,11 @@ def _raw_text(db: t.Any) -> str:
 def _create(manager: t.Any) -> t.Any:
     integration = manager.get_integration(SecretIntegration.integration_id)
     config = integration.create_config(name="s", enabled=True)
-    config.settings = {"url": "https://x.invalid", "token": CLEAR, "signing_key": "k" * 20}
+    config.settings = {
+        "url": "https://x.invalid",
+        "token": CLEAR,
+        "signing_key": "k" * 20,
+    }
     manager.session.add(config)
     manager.session.commit()
     return config
