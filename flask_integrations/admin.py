@@ -10,6 +10,7 @@ from werkzeug.utils import import_string
 from werkzeug.wrappers import Response
 
 from .errors import IntegrationError
+from .upgrades import SettingsMigrationError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .extension import IntegrationsState
@@ -73,7 +74,11 @@ def in_scope(config: t.Any, scope: t.Mapping[str, t.Any]) -> bool:
 def get_config_or_404(integration_id: str, config_id: int) -> t.Any:
     """Load a configuration of ``integration_id`` the current user may see."""
     manager = get_state().manager
-    config = manager.session.get(manager.config_model, config_id)
+    try:
+        config = manager.get_config(config_id)
+    except SettingsMigrationError:
+        # Still editable (e.g. to fix or delete it): show it as stored.
+        config = manager.session.get(manager.config_model, config_id)
     if (
         config is None
         or config.integration_id != integration_id

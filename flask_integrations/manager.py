@@ -350,8 +350,35 @@ class IntegrationManager:
 
     def get_config(self, config_id: t.Any) -> t.Any:
         """Return the configuration ``config_id`` as a live model instance to
-        edit, or ``None`` if it does not exist."""
-        return self.session.get(self.config_model, config_id)
+        edit, or ``None`` if it does not exist.
+
+        Settings written by an older ``settings_version`` are upgraded on the
+        instance (saved with it at the next commit).
+
+        :raises SettingsMigrationError: They cannot be upgraded.
+        """
+        config = self.session.get(self.config_model, config_id)
+        if config is not None:
+            self.upgrade_instance(config)
+        return config
+
+    def upgrade_instance(self, config: t.Any) -> None:
+        """Upgrade a live configuration's settings to its integration's
+        ``settings_version``, in memory.
+
+        :raises SettingsMigrationError: They cannot be upgraded.
+        """
+        integration = self._instances.get(config.integration_id)
+        values = {
+            "id": config.id,
+            "settings": config.settings,
+            "settings_version": config.settings_version,
+        }
+        if integration is None or not needs_upgrade(integration, values):
+            return
+        upgraded = migrate(integration, values)
+        config.settings = upgraded["settings"]
+        config.settings_version = upgraded["settings_version"]
 
     def clear_configs_cache(
         self, integration_cls: IntegrationRef = None, **filter_kwargs: t.Any

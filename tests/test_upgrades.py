@@ -106,3 +106,19 @@ def test_a_configuration_that_cannot_be_upgraded_is_left_out_and_logged(
     db.session.rollback()
     assert [c.id for c in integration.get_configs()] == [good.id]
     assert "cannot read version 1" in caplog.text
+
+
+def test_editing_a_configuration_with_old_settings_upgrades_it_first(
+    app: t.Any, manager: t.Any, db: t.Any
+) -> None:
+    manager.register_integration_class(RenamedField)
+    config_id = _insert_old(db, manager, RenamedField.integration_id, webhook="old")
+    config = manager.get_config(config_id)
+    assert config.get("url") == "old" and "webhook" not in config.settings
+    config.set("url", "new")
+    manager.session.commit()
+    row = _row(db, manager, config_id)
+    assert row["settings"] == {"url": "new"}
+    assert row["settings_version"] == 2
+    manager.check_expired()
+    assert manager.get_integration_configs(RenamedField)[0].get("url") == "new"
