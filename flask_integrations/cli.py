@@ -28,7 +28,7 @@ from wtforms import Field, FieldList, FormField
 from .crypto import SecretDecryptionError, is_encrypted, reveal
 from .errors import IntegrationError, IntegrationNotRegisteredError
 from .forms import IntegrationConfigForm
-from .history import _is_secret, acting_as
+from .history import is_secret_setting, acting_as
 from .models import IntegrationConfigMixin, as_settings_dict
 from .upgrades import SettingsMigrationError, migrate, needs_upgrade
 
@@ -174,7 +174,7 @@ def _secret_keys(
         for key, value in settings.items()
         if is_encrypted(value)
         or key in secrets
-        or (key not in fields and _is_secret(key, None))
+        or (key not in fields and is_secret_setting(key, None))
     }
 
 
@@ -363,6 +363,22 @@ def delete_command(config_id: int, yes: bool) -> None:
 
 
 # -- export ----------------------------------------------------------------------
+
+
+@integrations_cli.command("reencrypt")
+def reencrypt_command() -> None:
+    """Re-encrypt every stored secret with the current key.
+
+    Run it after changing INTEGRATIONS_ENCRYPTION_KEY (or SECRET_KEY), with
+    the previous key listed in INTEGRATIONS_ENCRYPTION_OLD_KEYS.
+    """
+    _check_expired()
+    with acting_as(CLI_ACTOR):
+        try:
+            count = _manager().reencrypt_secrets()
+        except IntegrationError as exc:
+            raise click.ClickException(f"{exc} Nothing was changed.") from exc
+    click.echo(f"Re-encrypted the secrets of {count} configuration(s).")
 
 
 @integrations_cli.command("export")

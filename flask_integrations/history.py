@@ -112,7 +112,9 @@ def secret_names(config: t.Any) -> set[str] | None:
     return set(form_cls.secret_names_for_class())
 
 
-def _is_secret(name: str, secrets: set[str] | None) -> bool:
+def is_secret_setting(name: str, secrets: set[str] | None) -> bool:
+    """Whether the setting ``name`` is secret: one of ``secrets`` (the form's
+    secret fields), or, when those are unknown, a name that looks secret."""
     if secrets is not None:
         return name in secrets
     return any(word in name.lower() for word in _SECRET_WORDS)
@@ -147,7 +149,7 @@ def describe_change(
         old, new = old_settings.get(name), new_settings.get(name)
         if old == new:
             continue
-        if _is_secret(name, secrets):
+        if is_secret_setting(name, secrets):
             old = REDACTED if old not in (None, "") else None
             new = REDACTED if new not in (None, "") else None
         changes[f"settings.{name}"] = {"old": old, "new": new}

@@ -173,3 +173,22 @@ def test_an_undecryptable_secret_breaks_only_its_configuration(
     with pytest.raises(SecretDecryptionError):
         manager.reencrypt_secrets()
     assert _raw(db, healthy.id)["token"] == before
+
+
+def test_reencrypt_command(app: Flask, manager: t.Any, db: t.Any) -> None:
+    config = _create(manager)
+    before = _raw(db, config.id)["token"]
+    app.config["INTEGRATIONS_ENCRYPTION_OLD_KEYS"] = ["test secret key"]
+    app.config["INTEGRATIONS_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
+    result = app.test_cli_runner().invoke(args=["integrations", "reencrypt"])
+    assert result.exit_code == 0, result.output
+    assert "1 configuration" in result.output
+    assert _raw(db, config.id)["token"] != before
+    app.config["INTEGRATIONS_ENCRYPTION_OLD_KEYS"] = []
+    manager.session.expire_all()
+    assert manager.get_config(config.id).get("token") == CLEAR
+
+    app.config["INTEGRATIONS_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
+    failed = app.test_cli_runner().invoke(args=["integrations", "reencrypt"])
+    assert failed.exit_code == 1
+    assert "Nothing was changed" in failed.output
