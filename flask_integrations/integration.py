@@ -67,7 +67,11 @@ def resolve_integration_id(cls: type[Integration]) -> str:
         integration_id = f"{cls.__module__}.{cls.__name__}"
         cls.integration_id = integration_id
         setattr(cls, _AUTO_ID_FLAG, True)
-    if not isinstance(integration_id, str) or not _ID_RE.fullmatch(integration_id):
+    if (
+        not isinstance(integration_id, str)
+        or not _ID_RE.fullmatch(integration_id)
+        or integration_id in (".", "..")
+    ):
         raise IntegrationRegistrationError(
             f"The integration id {integration_id!r} of '{cls.__name__}' is not"
             " valid. Use only letters, digits, '_', '.' and '-'."
@@ -164,13 +168,11 @@ class Integration:
                 **values,
                 **options,
             )
+        # The integration's own map builds (and quotes) the path and query;
+        # passing it through url_for as a value would quote it twice.
         path = self.url_map.bind("").build(endpoint, values)
-        return url_for(
-            "integrations.integration_route",
-            integration_id=self.integration_id,
-            path=path.lstrip("/"),
-            **options,
-        )
+        prefix = url_for("integrations.list", **options)
+        return f"{prefix}{self.integration_id}{path}"
 
     def get_icon_urls(self) -> dict[str, str]:
         """Return :attr:`icon_static_urls` with static-folder paths turned

@@ -44,7 +44,12 @@ from .integration import Integration
 
 #: Endpoints the outside world calls: no admin check, no CSRF.
 PUBLIC_ENDPOINTS = frozenset(
-    {"integrations.integration_route", "integrations.integration_static"}
+    {
+        "integrations.integration_route",
+        "integrations.integration_static",
+        # The pages' own stylesheet and icons, also used by the 403 page.
+        "integrations.static",
+    }
 )
 
 #: Dotted path of the integration route view, for CSRF exemption.
@@ -225,6 +230,7 @@ def add_config(integration_id: str) -> str | Response:
         session.commit()
         flash(_("Added “%(name)s”.", name=config.name), "integrations")
         return _success_redirect()
+    _reject_bad_csrf(form)
     return _render_config_page(integration, form, config=None)
 
 
@@ -251,7 +257,21 @@ def edit_config(integration_id: str, config_id: int) -> str | Response:
             return _render_conflict(integration, config_id)
         flash(_("Saved “%(name)s”.", name=config.name), "integrations")
         return _success_redirect()
+    _reject_bad_csrf(form)
     return _render_config_page(integration, form, config=config)
+
+
+def _reject_bad_csrf(form: t.Any) -> None:
+    """A post without a valid CSRF token is refused, not re-rendered."""
+    token = getattr(form, "csrf_token", None)
+    if request.method == "POST" and token is not None and token.errors:
+        abort(
+            400,
+            description=_(
+                "The form has expired or did not come from this site."
+                " Reload the page and try again."
+            ),
+        )
 
 
 def _opened_version() -> int | None:
