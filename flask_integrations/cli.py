@@ -28,7 +28,7 @@ from wtforms import Field, FieldList, FormField
 from .crypto import SecretDecryptionError, is_encrypted, reveal
 from .errors import IntegrationError, IntegrationNotRegisteredError
 from .forms import IntegrationConfigForm
-from .history import is_secret_setting, acting_as
+from .history import acting_as, is_secret_setting
 from .models import IntegrationConfigMixin, as_settings_dict
 from .upgrades import SettingsMigrationError, migrate, needs_upgrade
 

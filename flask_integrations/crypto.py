@@ -134,10 +134,16 @@ def app_for_model(model: type[t.Any]) -> Flask:
     return app
 
 
-def reveal(model: type[t.Any], name: str, value: t.Any) -> t.Any:
-    """Return a stored setting in clear, decrypting it if it is a secret."""
+def reveal(
+    model: type[t.Any], name: str, value: t.Any, app: Flask | None = None
+) -> t.Any:
+    """Return a stored setting in clear, decrypting it if it is a secret.
+
+    :param app: The app whose keys to use; by default the current app or
+        the only one handling ``model``.
+    """
     if is_encrypted(value):
-        return decrypt(app_for_model(model), value, name)
+        return decrypt(app or app_for_model(model), value, name)
     return value
 
 

@@ -180,7 +180,9 @@ class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
         names = self.settings_field_names_for_class()
         if self.config is None:
             data: dict[str, t.Any] = {
-                k: v for k, v in self.integration.default_settings.items() if k in names
+                k: self.deserialize_value(k, v)
+                for k, v in self.integration.default_settings.items()
+                if k in names
             }
             data["enabled"] = True
         else:
@@ -285,10 +287,10 @@ class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
         """Validate the fields; text containing NUL characters, which
         databases such as PostgreSQL cannot store, is an error too."""
         valid = bool(super().validate(extra_validators=extra_validators))
-        for field in self:
-            if _unstorable(field.data):
-                field.errors = [
-                    *field.errors,
+        for bound in self:
+            if _unstorable(bound.data):
+                bound.errors = [
+                    *bound.errors,
                     str(_l("This value contains a character that cannot be stored.")),
                 ]
                 valid = False

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 from sqlalchemy.orm import Session, scoped_session
 
+from .crypto import is_encrypted, rotate
 from .errors import (
     IntegrationAlreadyRegisteredError,
     IntegrationError,
@@ -29,7 +30,6 @@ from .errors import (
     InvalidConfigFilterError,
 )
 from .integration import Integration, resolve_integration_id
-from .crypto import is_encrypted, rotate
 from .models import CONFIG_GENERATION_KEY, as_settings_dict, get_sync_table
 from .signals import config_deleted, config_saved
 from .snapshot import ConfigSnapshot
@@ -303,6 +303,12 @@ class IntegrationManager:
             if cached is not None:
                 return list(cached)
             with self._reading() as (connection, cacheable, separate):
+                if cacheable and not separate:
+                    # The caller's transaction may see an older snapshot
+                    # (REPEATABLE READ): cache only what matches what this
+                    # process knows.
+                    generation = self._read_generation(connection)
+                    cacheable = generation == self._generation
                 rows = connection.execute(self._select(key[0], filter_kwargs))
                 values = [dict(row) for row in rows.mappings()]
             # Saving in a transaction of its own is only safe when the caller
@@ -568,8 +574,9 @@ class IntegrationManager:
         try:
             with self._reading() as (connection, _, _):
                 rows = connection.execute(
-                    sa.select(*(getattr(model, k).label(k) for k in self._columns))
-                    .where(model.id.in_(ids))
+                    sa.select(
+                        *(getattr(model, k).label(k) for k in self._columns)
+                    ).where(model.id.in_(ids))
                 ).mappings()
                 return {row["id"]: dict(row) for row in rows}
         except sa.exc.SQLAlchemyError:

@@ -19,7 +19,13 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, Mapper, declared_attr, mapped_column
+from sqlalchemy.orm import (
+    Mapped,
+    Mapper,
+    declared_attr,
+    mapped_column,
+    object_session,
+)
 
 from .crypto import reveal
 from .errors import IntegrationError
@@ -34,6 +40,9 @@ SYNC_TABLE_NAME = "flask_integrations_sync"
 
 #: Key of the generation row for configuration changes.
 CONFIG_GENERATION_KEY = "configs"
+
+#: Key in ``session.info`` of the configurations a session holds strongly.
+HELD_KEY = "flask_integrations.held"
 
 #: Key in a configuration instance's ``__dict__`` holding its JSON as loaded.
 _LOADED_JSON = "_flask_integrations_loaded_json"
@@ -67,9 +76,12 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
     def process_result_value(
         self, value: datetime | None, dialect: sa.Dialect
     ) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value
+        # PostgreSQL answers in the session's time zone.
+        return value.astimezone(UTC)
 
 
 def as_settings_dict(value: object) -> dict[str, t.Any]:
@@ -110,9 +122,7 @@ class IntegrationConfigMixin:
     #: :class:`sqlalchemy.orm.exc.StaleDataError` (optimistic locking).
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
     #: The integration's ``settings_version`` the settings were written for.
-    settings_version: Mapped[int] = mapped_column(
-        sa.Integer, nullable=False, default=1
-    )
+    settings_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, t.Any]:
@@ -143,9 +153,8 @@ class IntegrationConfigMixin:
 
     def set(self, key: str, value: t.Any) -> None:
         """Store a setting. The change is saved at the next commit."""
-        if not isinstance(self.settings, dict):
-            self.settings = {}
-        self.settings[key] = value
+        settings = self.settings if isinstance(self.settings, dict) else {}
+        self.settings = {**settings, key: value}
 
     def __str__(self) -> str:
         return f"{self.name} ({_integration_label(self)})"
@@ -249,9 +258,20 @@ def _on_config_model_mapped(mapper: Mapper[t.Any], class_: type) -> None:
         get_history_table(table.metadata)
 
 
+def _hold(target: IntegrationConfigMixin) -> None:
+    # The session keeps unmodified instances weakly: an instance edited in
+    # place (config.settings["a"]["b"] = 1) and then dropped would be
+    # collected before the flush that notices the edit. Hold loaded
+    # configurations until the session ends its transaction.
+    session = object_session(target)
+    if session is not None:
+        session.info.setdefault(HELD_KEY, set()).add(target)
+
+
 @event.listens_for(IntegrationConfigMixin, "load", propagate=True)
 def _on_config_loaded(target: IntegrationConfigMixin, context: t.Any) -> None:
     remember_loaded_json(target)
+    _hold(target)
 
 
 @event.listens_for(IntegrationConfigMixin, "refresh", propagate=True)
@@ -259,6 +279,7 @@ def _on_config_refreshed(
     target: IntegrationConfigMixin, context: t.Any, attrs: t.Any
 ) -> None:
     remember_loaded_json(target)
+    _hold(target)
 
 
 _default_models: weakref.WeakKeyDictionary[SQLAlchemy, type[t.Any]] = (

@@ -73,7 +73,9 @@ class ConfigSnapshot:
         else ``default``."""
         settings = self._values.get("settings", {})
         if key in settings:
-            value = reveal(self._manager.config_model, key, settings[key])
+            value = reveal(
+                self._manager.config_model, key, settings[key], self._manager.app
+            )
             return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
         return _integration_default(self, key, default)
 

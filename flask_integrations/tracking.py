@@ -19,12 +19,13 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.orm.attributes import flag_modified
 
-from .errors import IntegrationError
 from .crypto import app_for_model, encrypt, is_encrypted
+from .errors import IntegrationError
 from .history import current_actor, describe_change, secret_names
 from .history import record as record_history
 from .models import (
     CONFIG_GENERATION_KEY,
+    HELD_KEY,
     IntegrationConfigMixin,
     get_sync_table,
     is_config_table,
@@ -255,6 +256,12 @@ def _before_commit(session: Session) -> None:
     # Nested-only JSON edits mark nothing dirty, and a clean session skips
     # before_flush entirely: flag them here so the commit's flush saves them.
     _flag_json_changed_in_place(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_held(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(HELD_KEY, None)
 
 
 @event.listens_for(Session, "after_commit")

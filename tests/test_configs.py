@@ -9,15 +9,18 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
+from wtforms import PasswordField
 
 from flask_integrations import (
     ConfigSnapshot,
     FlaskIntegrations,
+    Integration,
+    IntegrationConfigForm,
     IntegrationError,
     IntegrationNotRegisteredError,
     InvalidConfigFilterError,
 )
-from tests.conftest import SimpleIntegration
+from tests.conftest import SimpleIntegration, make_app
 
 
 class ChatIntegration(SimpleIntegration):
@@ -108,6 +111,18 @@ def test_first_call_runs_one_statement_and_a_repeated_call_none(chat, count_quer
     assert names(again) == names(result) == ["ops", "dev"]
 
 
+def test_an_empty_result_is_cached_too(chat, count_queries):
+    add(chat, "ops")
+
+    with count_queries() as first:
+        assert chat.get_configs(name="nobody") == []
+    with count_queries() as second:
+        assert chat.get_configs(name="nobody") == []
+
+    assert len(first) == 1
+    assert len(second) == 0
+
+
 def test_each_distinct_filter_is_cached_separately(chat, count_queries):
     add(chat, "ops")
     add(chat, "dev")
@@ -132,9 +147,13 @@ def test_cache_key_ignores_argument_order(chat, manager, count_queries):
     with count_queries() as swapped:
         two = chat.get_configs(id=config_id, name="ops")
     with count_queries() as manager_first:
-        three = manager.get_integration_configs(ChatIntegration, name="ops", enabled=True)
+        three = manager.get_integration_configs(
+            ChatIntegration, name="ops", enabled=True
+        )
     with count_queries() as manager_swapped:
-        four = manager.get_integration_configs(ChatIntegration, enabled=True, name="ops")
+        four = manager.get_integration_configs(
+            ChatIntegration, enabled=True, name="ops"
+        )
 
     assert len(first) == 1
     assert len(swapped) == 0
@@ -177,7 +196,7 @@ def test_a_request_without_changes_keeps_the_cache(app, client, db, count_querie
     assert len(queries) == 0
 
 
-# -- invalid filters -------------------------------------------------------------
+# -- invalid filters -----------------------------------------------------------
 
 
 def test_unknown_filter_column_raises_an_error_naming_it(chat, count_queries):
@@ -208,7 +227,7 @@ def test_settings_keys_are_not_filter_columns(chat):
         chat.get_configs(color="red")
 
 
-# -- get_integration_configs() -----------------------------------------------------
+# -- get_integration_configs() -------------------------------------------------
 
 
 def test_get_integration_configs_lists_all_including_disabled(chat, mail, manager):
@@ -253,7 +272,7 @@ def test_get_integration_configs_is_cached(chat, manager, count_queries):
     assert len(second) == 0
 
 
-# -- snapshots -----------------------------------------------------------------------
+# -- snapshots -----------------------------------------------------------------
 
 
 def test_snapshot_has_an_attribute_for_every_column(chat, manager):
@@ -424,7 +443,67 @@ def test_snapshot_of_an_unregistered_integration(chat, manager):
         snapshot.integration  # noqa: B018
 
 
-# -- get_config(): a live instance ----------------------------------------------------
+class VaultForm(IntegrationConfigForm):
+    token = PasswordField("Token")
+
+
+class VaultIntegration(Integration):
+    integration_id = "test_configs.vault"
+    name = "Vault"
+    config_form_cls = VaultForm
+
+
+def _read_in_thread(read: t.Callable[[], t.Any]) -> t.Any:
+    result: dict[str, t.Any] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = read()
+        except Exception as exc:  # reported by the assertion below
+            result["value"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return result["value"]
+
+
+def test_snapshot_get_returns_secrets_in_clear_in_any_thread(
+    app: Flask, integrations: FlaskIntegrations
+):
+    with app.app_context():
+        vault = integrations.manager.register_integration_class(VaultIntegration)
+        add(vault, "ops", settings={"token": "s3cret-value"})
+        snapshot = vault.get_configs()[0]
+        assert snapshot.get("token") == "s3cret-value"
+        assert "s3cret-value" not in repr(snapshot.settings)
+
+    assert snapshot.get("token") == "s3cret-value"
+    assert _read_in_thread(lambda: snapshot.get("token")) == "s3cret-value"
+
+
+def test_snapshot_secrets_with_two_apps_sharing_the_model(
+    app: Flask,
+    database_url: str,
+    db: SQLAlchemy,
+    integrations: FlaskIntegrations,
+):
+    second = make_app(database_url, db, integrations, name="second_app")
+    try:
+        with app.app_context():
+            vault = integrations.manager.register_integration_class(VaultIntegration)
+            add(vault, "ops", settings={"token": "s3cret-value"})
+            snapshot = vault.get_configs()[0]
+
+        assert _read_in_thread(lambda: snapshot.get("token")) == "s3cret-value"
+        assert snapshot.get("token") == "s3cret-value"
+    finally:
+        with second.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+# -- get_config(): a live instance ---------------------------------------------
 
 
 def test_get_config_returns_a_live_editable_instance(chat, manager, db):
@@ -450,7 +529,7 @@ def test_get_config_of_a_missing_id_is_none(chat, manager):
     assert manager.get_config(12345) is None
 
 
-# -- the LRU bound ---------------------------------------------------------------------
+# -- the LRU bound -------------------------------------------------------------
 
 SMALL_CACHE = pytest.mark.parametrize(
     "app_config", [{"INTEGRATIONS_CONFIG_CACHE_SIZE": 2}], ids=["cache_size_2"]
@@ -504,10 +583,12 @@ def test_default_cache_holds_many_filters(chat, count_queries):
     assert len(queries) == 0
 
 
-# -- clearing the cache ------------------------------------------------------------------
+# -- clearing the cache --------------------------------------------------------
 
 
-def test_clear_configs_cache_forgets_exactly_that_entry(chat, mail, manager, db, count_queries):
+def test_clear_configs_cache_forgets_exactly_that_entry(
+    chat, mail, manager, db, count_queries
+):
     first = add(chat, "ops")
     add(chat, "dev")
     add(mail, "ops")
@@ -516,16 +597,28 @@ def test_clear_configs_cache_forgets_exactly_that_entry(chat, mail, manager, db,
     manager.get_integration_configs(MailIntegration, name="ops")
     manager.get_integration_configs(name="ops")
     # A change the manager is not told about: the cache stays stale.
-    run_raw(db, "UPDATE flask_integrations_config SET name = 'dev' WHERE id = :id", id=first.id)
-    assert len(manager.get_integration_configs(ChatIntegration, name="ops", enabled=True)) == 1
+    run_raw(
+        db,
+        "UPDATE flask_integrations_config SET name = 'dev' WHERE id = :id",
+        id=first.id,
+    )
+    assert (
+        len(manager.get_integration_configs(ChatIntegration, name="ops", enabled=True))
+        == 1
+    )
 
     # Argument order does not matter here either.
     manager.clear_configs_cache(ChatIntegration, enabled=True, name="ops")
 
     with count_queries() as cleared:
-        assert manager.get_integration_configs(ChatIntegration, name="ops", enabled=True) == []
+        assert (
+            manager.get_integration_configs(ChatIntegration, name="ops", enabled=True)
+            == []
+        )
     with count_queries() as kept:
-        assert names(manager.get_integration_configs(ChatIntegration, name="dev")) == ["dev"]
+        assert names(manager.get_integration_configs(ChatIntegration, name="dev")) == [
+            "dev"
+        ]
         assert len(manager.get_integration_configs(MailIntegration, name="ops")) == 1
         assert len(manager.get_integration_configs(name="ops")) == 2
     assert len(cleared) == 1
@@ -537,9 +630,14 @@ def test_clear_configs_cache_of_get_configs_entry(chat, manager, db, count_queri
     add(chat, "dev")
     assert names(chat.get_configs(name="ops")) == ["ops"]
     assert names(chat.get_configs()) == ["ops", "dev"]
-    run_raw(db, "UPDATE flask_integrations_config SET enabled = :off WHERE id = :id", off=False, id=config.id)
+    run_raw(
+        db,
+        "UPDATE flask_integrations_config SET enabled = :off WHERE id = :id",
+        off=False,
+        id=config.id,
+    )
 
-    # get_configs(**filters) caches get_integration_configs(cls, enabled=True, **filters).
+    # get_configs(**filters) is the query (cls, enabled=True, **filters).
     manager.clear_configs_cache(ChatIntegration, name="ops", enabled=True)
 
     with count_queries() as cleared:
@@ -567,7 +665,9 @@ def test_clear_configs_cache_without_class(chat, manager, count_queries):
     assert len(kept) == 0
 
 
-def test_clear_configs_cache_of_an_uncached_entry_does_nothing(chat, manager, count_queries):
+def test_clear_configs_cache_of_an_uncached_entry_does_nothing(
+    chat, manager, count_queries
+):
     add(chat, "ops")
     chat.get_configs()
 
@@ -585,7 +685,11 @@ def test_clear_all_configs_cache(chat, mail, manager, db, count_queries):
     chat.get_configs(name="ops")
     mail.get_configs()
     manager.get_integration_configs()
-    run_raw(db, "UPDATE flask_integrations_config SET name = 'renamed' WHERE id = :id", id=config.id)
+    run_raw(
+        db,
+        "UPDATE flask_integrations_config SET name = 'renamed' WHERE id = :id",
+        id=config.id,
+    )
 
     manager.clear_all_configs_cache()
 
@@ -597,7 +701,7 @@ def test_clear_all_configs_cache(chat, mail, manager, db, count_queries):
     assert len(queries) == 4
 
 
-# -- changes committed in this process are visible at once -----------------------------
+# -- changes committed in this process are visible at once ---------------------
 
 
 def _create(integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int) -> None:
@@ -609,7 +713,9 @@ def _rename(integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int) 
     db.session.commit()
 
 
-def _disable(integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int) -> None:
+def _disable(
+    integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int
+) -> None:
     manager.get_config(config_id).enabled = False
     db.session.commit()
 
@@ -619,7 +725,9 @@ def _delete(integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int) 
     db.session.commit()
 
 
-def _edit_settings(integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int) -> None:
+def _edit_settings(
+    integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int
+) -> None:
     config = manager.get_config(config_id)
     config.settings["color"] = "green"
     db.session.commit()
@@ -633,44 +741,60 @@ def _edit_nested_settings(
     db.session.commit()
 
 
-def _bulk_update(integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int) -> None:
+def _bulk_update(
+    integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int
+) -> None:
     model = manager.config_model
-    db.session.execute(sa.update(model).where(model.id == config_id).values(name="renamed"))
+    db.session.execute(
+        sa.update(model).where(model.id == config_id).values(name="renamed")
+    )
     db.session.commit()
 
 
-def _set_setting(integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int) -> None:
+def _set_setting(
+    integration: t.Any, manager: t.Any, db: SQLAlchemy, config_id: int
+) -> None:
     config = manager.get_config(config_id)
     config.set("color", "green")
     db.session.commit()
 
 
 @pytest.mark.parametrize(
-    ("change", "expected"),
+    ("change", "enabled", "listed"),
     [
-        (_create, [("ops", "red", {"a": 1}), ("new", "blue", None)]),
-        (_rename, [("renamed", "red", {"a": 1})]),
-        (_disable, []),
-        (_delete, []),
-        (_edit_settings, [("ops", "green", {"a": 1})]),
-        (_edit_nested_settings, [("ops", "red", {"a": 2})]),
-        (_set_setting, [("ops", "green", {"a": 1})]),
-        (_bulk_update, [("renamed", "red", {"a": 1})]),
+        (_create, [("ops", "red", {"a": 1}), ("new", "blue", None)], ["ops", "new"]),
+        (_rename, [("renamed", "red", {"a": 1})], ["renamed"]),
+        (_disable, [], ["ops"]),
+        (_delete, [], []),
+        (_edit_settings, [("ops", "green", {"a": 1})], ["ops"]),
+        (_edit_nested_settings, [("ops", "red", {"a": 2})], ["ops"]),
+        (_set_setting, [("ops", "green", {"a": 1})], ["ops"]),
+        (_bulk_update, [("renamed", "red", {"a": 1})], ["renamed"]),
     ],
-    ids=lambda v: v.__name__.strip("_") if callable(v) else "",
+    ids=[
+        "create",
+        "rename",
+        "disable",
+        "delete",
+        "edit_settings",
+        "edit_nested_settings",
+        "set_setting",
+        "bulk_update",
+    ],
 )
-def test_committed_change_is_visible_to_the_next_call(chat, manager, db, change, expected):
+def test_committed_change_is_visible_to_the_next_call(
+    chat, manager, db, change, enabled, listed
+):
     config_id = add(chat, "ops", settings={"color": "red", "nested": {"a": 1}}).id
     before = [(c.name, c.get("color"), c.get("nested")) for c in chat.get_configs()]
     assert before == [("ops", "red", {"a": 1})]
-    manager.get_integration_configs(ChatIntegration)
+    assert names(manager.get_integration_configs(ChatIntegration)) == ["ops"]
 
     change(chat, manager, db, config_id)
 
     after = [(c.name, c.get("color"), c.get("nested")) for c in chat.get_configs()]
-    assert after == expected
-    everything = manager.get_integration_configs(ChatIntegration)
-    assert len(everything) == (0 if change is _delete else len(expected) or 1)
+    assert after == enabled
+    assert names(manager.get_integration_configs(ChatIntegration)) == listed
 
 
 def test_committed_change_is_visible_with_a_filter_cached_before(chat, manager, db):
