@@ -8,7 +8,13 @@ Every exception the package raises on purpose derives from
      │    └── IntegrationAlreadyRegisteredError
      ├── IntegrationNotRegisteredError
      ├── InvalidConfigFilterError
-     └── ConfigFormError
+     ├── ConfigFormError
+     └── OutboundRequestError
+          ├── UnsafeURLError
+          ├── TooManyRedirectsError
+          ├── ResponseTooLargeError
+          └── OutboundNetworkError
+               └── OutboundTimeoutError
 """
 
 from __future__ import annotations
@@ -82,3 +88,66 @@ class ConfigFormError(IntegrationError, ValueError):
         super().__init__(
             f"The configuration form cannot be saved because it has errors: {detail}"
         )
+
+
+class OutboundRequestError(IntegrationError):
+    """A request to another service could not be sent or its response read.
+
+    Messages name the host but never the whole URL, whose path or query may
+    hold a secret (e.g. a chat webhook token).
+
+    :param host: The host the request was for, when known.
+    """
+
+    def __init__(self, message: str, host: str | None = None) -> None:
+        self.host = host
+        super().__init__(message)
+
+
+class UnsafeURLError(OutboundRequestError, ValueError):
+    """The URL may not be sent to: wrong scheme, credentials in it, a host
+    that does not resolve, or an address that is not public and not in
+    ``INTEGRATIONS_OUTBOUND_ALLOWLIST``.
+
+    :param address: The refused IP address, when that is the problem.
+    """
+
+    def __init__(
+        self, message: str, host: str | None = None, address: str | None = None
+    ) -> None:
+        self.address = address
+        super().__init__(message, host)
+
+
+class TooManyRedirectsError(OutboundRequestError):
+    """The response redirected more times than allowed."""
+
+
+class ResponseTooLargeError(OutboundRequestError):
+    """The response body is larger than the limit.
+
+    :param limit: The limit, in bytes.
+    :param status_code: The status code of the response.
+    """
+
+    def __init__(
+        self, host: str, limit: int, status_code: int, message: str | None = None
+    ) -> None:
+        self.limit = limit
+        self.status_code = status_code
+        super().__init__(
+            message
+            or f"The response from '{host}' (status {status_code}) is larger than"
+            f" the limit of {limit} bytes. Raise 'max_response_bytes' if such"
+            " responses are expected.",
+            host,
+        )
+
+
+class OutboundNetworkError(OutboundRequestError):
+    """The connection failed or broke, or the response was malformed; the
+    original exception is chained as ``__cause__``."""
+
+
+class OutboundTimeoutError(OutboundNetworkError):
+    """Connecting, sending or reading took longer than its timeout."""

@@ -42,6 +42,7 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "INTEGRATIONS_SYNC_INTERVAL": 0,
     "INTEGRATIONS_DISCOVER": False,
     "INTEGRATIONS_PAGE_SIZE": 25,
+    "INTEGRATIONS_OUTBOUND_ALLOWLIST": (),
 }
 
 AdminCheck = t.Callable[[], t.Any]
