@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from .errors import (
     ConfigFormError,
+    EncryptionKeyError,
     IntegrationAlreadyRegisteredError,
     IntegrationError,
     IntegrationNotRegisteredError,
     IntegrationRegistrationError,
     InvalidConfigFilterError,
+    OutboundNetworkError,
+    OutboundRequestError,
+    OutboundTimeoutError,
+    ResponseTooLargeError,
+    SecretDecryptionError,
+    SettingsMigrationError,
+    TooManyRedirectsError,
+    UnsafeURLError,
+    WebhookVerificationError,
 )
 from .extension import FlaskIntegrations
+from .fields import OutboundURLField
 from .forms import Fieldset, IntegrationConfigForm
 from .hooks import IntegrationHook, SignalHook, TemplateHook
 from .integration import Integration, IntegrationFailure
 from .manager import IntegrationManager
 from .models import IntegrationConfigMixin, get_default_config_model
+from .outbound import OutboundClient, OutboundResponse
 from .routing import route
 from .signals import (
     config_deleted,
@@ -28,6 +40,7 @@ from .snapshot import ConfigSnapshot
 __all__ = [
     "ConfigFormError",
     "ConfigSnapshot",
+    "EncryptionKeyError",
     "Fieldset",
     "FlaskIntegrations",
     "Integration",
@@ -41,8 +54,20 @@ __all__ = [
     "IntegrationNotRegisteredError",
     "IntegrationRegistrationError",
     "InvalidConfigFilterError",
+    "OutboundClient",
+    "OutboundNetworkError",
+    "OutboundRequestError",
+    "OutboundResponse",
+    "OutboundTimeoutError",
+    "OutboundURLField",
+    "ResponseTooLargeError",
+    "SecretDecryptionError",
+    "SettingsMigrationError",
     "SignalHook",
     "TemplateHook",
+    "TooManyRedirectsError",
+    "UnsafeURLError",
+    "WebhookVerificationError",
     "config_deleted",
     "config_saved",
     "get_default_config_model",

@@ -9,8 +9,7 @@ from flask import abort, current_app, render_template
 from werkzeug.utils import import_string
 from werkzeug.wrappers import Response
 
-from .errors import IntegrationError
-from .upgrades import SettingsMigrationError
+from .errors import IntegrationError, SettingsMigrationError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .extension import IntegrationsState

@@ -25,12 +25,17 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import MappedColumn
 from wtforms import Field, FieldList, FormField
 
-from .crypto import SecretDecryptionError, is_encrypted, reveal
-from .errors import IntegrationError, IntegrationNotRegisteredError
+from .crypto import is_encrypted, reveal
+from .errors import (
+    IntegrationError,
+    IntegrationNotRegisteredError,
+    SecretDecryptionError,
+    SettingsMigrationError,
+)
 from .forms import IntegrationConfigForm
 from .history import acting_as, is_secret_setting
 from .models import IntegrationConfigMixin, as_settings_dict
-from .upgrades import SettingsMigrationError, migrate, needs_upgrade
+from .upgrades import migrate, needs_upgrade
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .integration import Integration

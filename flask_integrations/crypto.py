@@ -22,21 +22,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask
 
-from .errors import IntegrationError
+from .errors import EncryptionKeyError, SecretDecryptionError
 
 #: The key of the one-item object that marks an encrypted value.
 MARKER = "$fernet"
 
 _HKDF_SALT = b"flask-integrations"
 _HKDF_INFO = b"flask-integrations settings encryption v1"
-
-
-class SecretDecryptionError(IntegrationError):
-    """A stored secret could not be decrypted with any configured key."""
-
-
-class EncryptionKeyError(IntegrationError):
-    """No usable encryption key is configured."""
 
 
 def is_encrypted(value: t.Any) -> bool:

@@ -9,6 +9,10 @@ Every exception the package raises on purpose derives from
      ├── IntegrationNotRegisteredError
      ├── InvalidConfigFilterError
      ├── ConfigFormError
+     ├── SecretDecryptionError
+     ├── EncryptionKeyError
+     ├── SettingsMigrationError
+     ├── WebhookVerificationError
      └── OutboundRequestError
           ├── UnsafeURLError
           ├── TooManyRedirectsError
@@ -151,3 +155,20 @@ class OutboundNetworkError(OutboundRequestError):
 
 class OutboundTimeoutError(OutboundNetworkError):
     """Connecting, sending or reading took longer than its timeout."""
+
+
+class SecretDecryptionError(IntegrationError):
+    """A stored secret could not be decrypted with any configured key."""
+
+
+class EncryptionKeyError(IntegrationError):
+    """No usable key is configured to encrypt secret settings."""
+
+
+class SettingsMigrationError(IntegrationError):
+    """Stored settings could not be upgraded to the integration's
+    ``settings_version``."""
+
+
+class WebhookVerificationError(IntegrationError):
+    """A signed webhook request could not be verified."""

@@ -22,8 +22,7 @@ from wtforms import (
 from wtforms.fields.simple import SubmitField
 from wtforms.validators import InputRequired, Length, Optional
 
-from .crypto import SecretDecryptionError
-from .errors import ConfigFormError
+from .errors import ConfigFormError, SecretDecryptionError
 from .i18n import _l
 from .models import as_settings_dict
 

@@ -28,13 +28,14 @@ from .errors import (
     IntegrationNotRegisteredError,
     IntegrationRegistrationError,
     InvalidConfigFilterError,
+    SettingsMigrationError,
 )
 from .integration import Integration, resolve_integration_id
 from .models import CONFIG_GENERATION_KEY, as_settings_dict, get_sync_table
 from .signals import config_deleted, config_saved
 from .snapshot import ConfigSnapshot
 from .tracking import PendingChanges, bump_generation, has_uncommitted_changes
-from .upgrades import SettingsMigrationError, migrate, needs_upgrade, save_upgrade
+from .upgrades import migrate, needs_upgrade, save_upgrade
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .hooks import TemplateHook

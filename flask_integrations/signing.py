@@ -24,16 +24,12 @@ import time
 import typing as t
 import uuid
 
-from .errors import IntegrationError
+from .errors import WebhookVerificationError
 
 SECRET_PREFIX = "whsec_"
 
 #: How far a timestamp may be from now, in seconds, before it is refused.
 DEFAULT_TOLERANCE = 5 * 60
-
-
-class WebhookVerificationError(IntegrationError):
-    """A signed webhook request could not be verified."""
 
 
 def generate_secret(length: int = 32) -> str:

@@ -15,17 +15,13 @@ import typing as t
 
 import sqlalchemy as sa
 
-from .errors import IntegrationError
+from .errors import SettingsMigrationError
 from .tracking import bump_generation
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .integration import Integration
 
 logger = logging.getLogger("flask_integrations")
-
-
-class SettingsMigrationError(IntegrationError):
-    """Stored settings could not be upgraded to the integration's version."""
 
 
 def stored_version(values: t.Mapping[str, t.Any]) -> int:

@@ -39,14 +39,21 @@ NO_POSTGRES = (
 
 
 def reset_database(url: str) -> None:
-    """Drop every table of a (PostgreSQL) test database."""
-    engine = sa.create_engine(url)
+    """Empty a (PostgreSQL) test database: drop and recreate its schema."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
-        metadata = sa.MetaData()
-        metadata.reflect(engine)
-        metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_postgres_at_start() -> None:
+    """Start from an empty PostgreSQL database, whatever a crashed run left."""
+    if POSTGRES_URL:
+        reset_database(POSTGRES_URL)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -64,7 +71,6 @@ def database_url(backend: str) -> t.Iterator[str]:
         yield "sqlite://"
         return
     assert POSTGRES_URL
-    reset_database(POSTGRES_URL)
     yield POSTGRES_URL
     reset_database(POSTGRES_URL)
 
@@ -77,7 +83,6 @@ def shared_database_url(backend: str, tmp_path: t.Any) -> t.Iterator[str]:
         yield f"sqlite:///{tmp_path / 'shared.sqlite3'}"
         return
     assert POSTGRES_URL
-    reset_database(POSTGRES_URL)
     yield POSTGRES_URL
     reset_database(POSTGRES_URL)
 
@@ -172,7 +177,9 @@ class QueryCounter:
     def __len__(self) -> int:
         return len(self.statements)
 
-    def __call__(self, conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
+    def __call__(
+        self, conn: t.Any, cursor: t.Any, statement: str, *args: t.Any
+    ) -> None:
         self.statements.append(statement)
 
 

@@ -105,7 +105,8 @@ def test_a_change_racing_the_commit_is_caught_too(
     sa.event.listen(Session, "before_flush", concurrent_writer)
     try:
         response = app.test_client().post(
-            URL.format(config_id), data={"name": "mine", "enabled": "y", "_version": "1"}
+            URL.format(config_id),
+            data={"name": "mine", "enabled": "y", "_version": "1"},
         )
     finally:
         sa.event.remove(Session, "before_flush", concurrent_writer)

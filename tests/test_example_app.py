@@ -38,7 +38,9 @@ def test_make_run_steps_in_a_fresh_directory(tmp_path: pathlib.Path) -> None:
     )
     assert "Admin login: admin / " in init.stdout
     password = init.stdout.split("Admin login: admin / ")[1].split()[0]
-    assert (tmp_path / "instance" / "admin-password.txt").read_text().strip() == password
+    assert (
+        tmp_path / "instance" / "admin-password.txt"
+    ).read_text().strip() == password
 
     port = _free_port()
     server = subprocess.Popen(

@@ -121,9 +121,7 @@ def test_every_worker_follows_changes_made_through_another(workers: list[str]) -
     assert len({r["pid"] for r in after}) == WORKERS
     assert all(r["configs"] == ["everywhere"] for r in after)
 
-    status = _post(
-        workers[1] + "/integrations/tests.ping/configs/1/toggle/", {}
-    )
+    status = _post(workers[1] + "/integrations/tests.ping/configs/1/toggle/", {})
     assert status == 302
     disabled = [_get(url + "/ping") for url in workers]
     assert all(r["configs"] is None for r in disabled)

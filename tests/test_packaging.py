@@ -41,7 +41,8 @@ def test_wheel_includes_package_data(tmp_path: pathlib.Path) -> None:
     }
     assert expected <= names
     assert any(
-        n.startswith("flask_integrations/migrations/versions/") and n.endswith(".py")
+        n.startswith("flask_integrations/migrations/versions/")
+        and n.endswith(".py")
         and not n.endswith("__init__.py")
         for n in names
     )

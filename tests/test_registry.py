@@ -68,7 +68,9 @@ def test_registering_the_same_class_twice_fails(manager: IntegrationManager) -> 
 
     first = manager.register_integration_class(Twice)
 
-    with pytest.raises(IntegrationAlreadyRegisteredError, match="test_registry.twice"):
+    with pytest.raises(
+        IntegrationAlreadyRegisteredError, match=r"test_registry\.twice"
+    ):
         manager.register_integration_class(Twice)
 
     assert manager.get_integration_classes() == [Twice]

@@ -35,7 +35,9 @@ class Broken(Integration):
         raise ValueError("cannot read version 1")
 
 
-def _insert_old(db: t.Any, manager: t.Any, integration_id: str, **settings: t.Any) -> int:
+def _insert_old(
+    db: t.Any, manager: t.Any, integration_id: str, **settings: t.Any
+) -> int:
     table = manager.config_model.__table__
     with db.engine.begin() as connection:
         result = connection.execute(
@@ -56,14 +58,18 @@ def _insert_old(db: t.Any, manager: t.Any, integration_id: str, **settings: t.An
 def _row(db: t.Any, manager: t.Any, config_id: int) -> t.Any:
     table = manager.config_model.__table__
     with db.engine.connect() as connection:
-        return connection.execute(
-            sa.select(table).where(table.c.id == config_id)
-        ).mappings().one()
+        return (
+            connection.execute(sa.select(table).where(table.c.id == config_id))
+            .mappings()
+            .one()
+        )
 
 
 def test_old_settings_are_upgraded_lazily_and_saved(manager: t.Any, db: t.Any) -> None:
     integration = manager.register_integration_class(RenamedField)
-    config_id = _insert_old(db, manager, RenamedField.integration_id, webhook="http://x")
+    config_id = _insert_old(
+        db, manager, RenamedField.integration_id, webhook="http://x"
+    )
     assert _row(db, manager, config_id)["settings"] == {"webhook": "http://x"}
     manager.check_expired()
     db.session.rollback()

@@ -135,7 +135,11 @@ def run_axe(page: t.Any) -> list[dict[str, t.Any]]:
     page.evaluate(AXE_PATH.read_text(encoding="utf-8"))
     result = page.evaluate("async () => await axe.run(document)")
     return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "nodes": [n["target"] for n in v["nodes"]],
+        }
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
