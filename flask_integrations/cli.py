@@ -32,7 +32,7 @@ from .errors import (
     SecretDecryptionError,
     SettingsMigrationError,
 )
-from .forms import IntegrationConfigForm
+from .forms import IntegrationConfigForm, config_form_class
 from .history import acting_as, is_secret_setting
 from .models import IntegrationConfigMixin, as_settings_dict
 from .upgrades import migrate, needs_upgrade
@@ -172,8 +172,8 @@ def _secret_keys(
     fields: set[str] = set()
     secrets: set[str] = set()
     if integration is not None:
-        fields = set(integration.config_form_cls.settings_field_names_for_class())
-        secrets = integration.config_form_cls.secret_names_for_class()
+        fields = set(config_form_class(integration).settings_field_names_for_class())
+        secrets = config_form_class(integration).secret_names_for_class()
     return {
         key
         for key, value in settings.items()
@@ -863,7 +863,7 @@ def _validate_with_form(
         of the entry it concerns (``"settings.<field>"`` for settings). The
         form is ``None`` when it raised.
     """
-    form_cls = integration.config_form_cls
+    form_cls = config_form_class(integration)
     options: dict[str, t.Any] = {"formdata": None, "meta": {"csrf": False}}
     try:
         probe = form_cls(integration, config, **options)

@@ -46,6 +46,18 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "INTEGRATIONS_OUTBOUND_RESOLVER": None,
     "INTEGRATIONS_ENCRYPTION_KEY": None,
     "INTEGRATIONS_ENCRYPTION_OLD_KEYS": (),
+    "INTEGRATIONS_DISPATCHER": "thread",
+    "INTEGRATIONS_THREADS": 4,
+    "INTEGRATIONS_QUEUE_SIZE": 100,
+    "INTEGRATIONS_RETRY_SCHEDULE": (5, 30, 120),
+    "INTEGRATIONS_DELIVERY_LOG_LIMIT": 100,
+    "INTEGRATIONS_PAUSE_AFTER": 4,
+    "INTEGRATIONS_PAUSE_FIRST": 60,
+    "INTEGRATIONS_PAUSE_MAX": 24 * 3600,
+    "INTEGRATIONS_AUTO_DISABLE_AFTER": 40,
+    "INTEGRATIONS_RQ_URL": None,
+    "INTEGRATIONS_RQ_APP": None,
+    "INTEGRATIONS_RQ_QUEUE": "integrations",
 }
 
 AdminCheck = t.Callable[[], t.Any]
@@ -72,6 +84,8 @@ class IntegrationsState:
         self._registered: set[type[Integration]] = set()
         self._failed: set[type[Integration]] = set()
         self._synced_version = -1
+        #: The app's delivery dispatcher, built on first use.
+        self.dispatcher: t.Any = None
 
     def sync_registrations(self, raise_errors: bool = False) -> None:
         """Register classes the extension gained since the last call, and

@@ -16,10 +16,12 @@ from wtforms import (
     DecimalField,
     Field,
     PasswordField,
+    SelectMultipleField,
     StringField,
     TimeField,
 )
 from wtforms.fields.simple import SubmitField
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import InputRequired, Length, Optional
 
 from .errors import ConfigFormError, SecretDecryptionError
@@ -88,6 +90,23 @@ def _unstorable(value: t.Any) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_unstorable(v) for v in value)
     return False
+
+
+def _choices(pairs: t.Iterable[tuple[str, str]]) -> list[t.Any]:
+    """Choices in the shape the installed WTForms prefers."""
+    try:
+        from wtforms.fields.choices import SelectChoice
+    except ImportError:  # WTForms < 3.3
+        return list(pairs)
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class EventsField(SelectMultipleField):  # type: ignore[misc]
+    """Checkboxes choosing which of an integration's events a configuration
+    receives."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
@@ -293,8 +312,37 @@ class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
                     str(_l("This value contains a character that cannot be stored.")),
                 ]
                 valid = False
+        if not self._secrets_follow_the_url():
+            valid = False
         self._validated = valid
         return valid
+
+    def _secrets_follow_the_url(self) -> bool:
+        """A secret meant for one host is never sent to another: when a URL
+        the framework sends to changes, stored secrets must be typed again."""
+        from .fields import OutboundURLField
+
+        if self.config is None:
+            return True
+        settings = as_settings_dict(self.config.settings)
+        moved = any(
+            isinstance(f, OutboundURLField)
+            and f.name in settings
+            and (f.data or "") != (self.config.get(f.name) or "")
+            for f in self
+        )
+        if not moved:
+            return True
+        ok = True
+        for name in self.settings_field_names():
+            field = self[name]
+            if self.is_secret(name) and name in settings and field.data in (None, ""):
+                field.errors = [
+                    *field.errors,
+                    str(_l("Re-enter '%(label)s' for the new URL.", label=field.label.text)),
+                ]
+                ok = False
+        return ok
 
     def serialize_value(self, name: str, value: t.Any) -> t.Any:
         """Turn a field's data into a JSON value for ``settings``.
@@ -346,3 +394,31 @@ class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
             session.commit()
         self.config = config
         return config
+
+
+_form_classes: dict[tuple[type[t.Any], type[t.Any]], type[IntegrationConfigForm]] = {}
+
+
+def config_form_class(integration: Integration) -> type[IntegrationConfigForm]:
+    """The form class of ``integration``'s configuration page.
+
+    Its ``config_form_cls``, plus an ``events`` checkbox field when the
+    integration declares :attr:`~Integration.events` and the form has none.
+    """
+    form_cls = integration.config_form_cls
+    events = dict(integration.events or {})
+    if not events or hasattr(form_cls, "events"):
+        return form_cls
+    key = (form_cls, type(integration))
+    built = _form_classes.get(key)
+    if built is None:
+        field = EventsField(
+            _l("Events"),
+            choices=_choices(events.items()),
+            default=list(events),
+            description=_l("Which events this configuration receives."),
+        )
+        built = type(form_cls.__name__, (form_cls,), {"events": field})
+        _form_classes[key] = built
+    return built
+

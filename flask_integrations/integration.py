@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import traceback
@@ -9,14 +10,16 @@ import typing as t
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .errors import IntegrationRegistrationError
+from .errors import IntegrationError, IntegrationRegistrationError
 from .forms import IntegrationConfigForm
 from .models import utcnow
 from .routing import build_url_map, resource_folder
 from .signals import integration_disabled, integration_enabled
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from .delivery import DeliveryJob, Outcome
     from .hooks import IntegrationHook
+    from .outbound import OutboundResponse
     from .manager import IntegrationManager
     from .snapshot import ConfigSnapshot
 
@@ -49,6 +52,16 @@ class IntegrationFailure:
             summary=f"{type(exc).__name__}: {exc}",
             traceback="".join(traceback.format_exception(exc)),
         )
+
+
+def _json_copy(value: t.Any, integration_id: str | None) -> t.Any:
+    """A JSON round trip of ``value``: what a job can carry."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError) as exc:
+        raise IntegrationError(
+            f"The payload of an event of '{integration_id}' is not JSON: {exc}"
+        ) from exc
 
 
 def resolve_integration_id(cls: type[Integration]) -> str:
@@ -128,6 +141,11 @@ class Integration:
 
     #: Template of the configuration page; ``None`` for the default one.
     config_template_name: str | None = None
+
+    #: The events this integration can deliver, name to label. When set, each
+    #: configuration chooses which of them it receives (a checkbox list on
+    #: its page, stored in the ``events`` setting).
+    events: t.Mapping[str, str] = {}
 
     #: Version of the layout of this integration's settings. Raise it when
     #: the layout changes, and upgrade old settings in :meth:`migrate_settings`.
@@ -271,6 +289,106 @@ class Integration:
         :return: The settings for the current :attr:`settings_version`.
         """
         return settings
+
+    # -- deliveries ------------------------------------------------------------
+
+    def receives(self, config: t.Any, event: str) -> bool:
+        """Whether ``config`` chose to receive ``event``.
+
+        Integrations that declare no :attr:`events` receive everything; a
+        configuration that never chose receives every declared event.
+        """
+        if not self.events:
+            return True
+        chosen = config.get("events")
+        if chosen is None:
+            return event in self.events
+        return isinstance(chosen, list) and event in chosen
+
+    def send_event(
+        self, event: str, payload: t.Any, **filter_kwargs: t.Any
+    ) -> list[DeliveryJob]:
+        """Queue a delivery of ``event`` to every enabled configuration that
+        receives it.
+
+        Deliveries run outside the request, through the app's dispatcher,
+        after the current transaction commits (none if it rolls back).
+
+        :param payload: JSON-serialisable data for :meth:`deliver`.
+        :param filter_kwargs: Limit the configurations, as in
+            :meth:`get_configs`.
+        :return: The queued jobs.
+        :raises IntegrationError: ``payload`` is not JSON-serialisable.
+        """
+        from .delivery import DeliveryJob, new_delivery_id, queue
+
+        payload = _json_copy(payload, self.integration_id)
+        jobs = [
+            DeliveryJob(
+                delivery_id=new_delivery_id(),
+                config_id=config.id,
+                integration_id=t.cast(str, self.integration_id),
+                event=event,
+                payload=payload,
+            )
+            for config in self.get_configs(**filter_kwargs)
+            if self.receives(config, event)
+        ]
+        for job in jobs:
+            queue(self.integration_mgr, job)
+        return jobs
+
+    def deliver(
+        self, config: ConfigSnapshot, event: str, payload: t.Any, delivery: DeliveryJob
+    ) -> OutboundResponse | None:
+        """Send one delivery to the outside service; subclasses implement it.
+
+        Runs in a dispatcher's worker, with an app context. Use an
+        :class:`~flask_integrations.OutboundClient` and return its response:
+        2xx is a success; network errors, timeouts, 408, 429 and 5xx are
+        retried; anything else fails. Returning ``None`` counts as success.
+
+        :param delivery: The job (``delivery.delivery_id`` stays the same
+            across retries; sign with it).
+        """
+        raise NotImplementedError(
+            f"'{type(self).__name__}' sends events but does not implement"
+            " 'deliver()'."
+        )
+
+    def test_payload(self, config: ConfigSnapshot) -> t.Any:
+        """The payload of the *Send test* action."""
+        return {
+            "event": "test",
+            "message": f"Test from the configuration '{config.name}'.",
+        }
+
+    def send_test(self, config: ConfigSnapshot) -> Outcome:
+        """Deliver a test event to ``config`` now, in this thread.
+
+        The attempt is logged; a success clears the configuration's failure
+        count and pause.
+        """
+        from .delivery import (
+            DeliveryJob,
+            attempt,
+            log_attempt,
+            new_delivery_id,
+            record_success,
+        )
+
+        job = DeliveryJob(
+            delivery_id=new_delivery_id(),
+            config_id=config.id,
+            integration_id=t.cast(str, self.integration_id),
+            event="test",
+            payload=_json_copy(self.test_payload(config), self.integration_id),
+        )
+        outcome = attempt(self, config, job)
+        log_attempt(self.integration_mgr, job, outcome)
+        if outcome.kind == "success":
+            record_success(self.integration_mgr, config.id)
+        return outcome
 
     def get_configs(self, **filter_kwargs: t.Any) -> list[ConfigSnapshot]:
         """Return the enabled configurations of this integration.

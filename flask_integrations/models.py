@@ -249,6 +249,7 @@ def get_sync_table(metadata: sa.MetaData) -> sa.Table:
 
 @event.listens_for(IntegrationConfigMixin, "instrument_class", propagate=True)
 def _on_config_model_mapped(mapper: Mapper[t.Any], class_: type) -> None:
+    from .delivery import get_log_table, get_state_table
     from .history import get_history_table
 
     table = mapper.local_table
@@ -256,6 +257,8 @@ def _on_config_model_mapped(mapper: Mapper[t.Any], class_: type) -> None:
         _config_tables.add(table)
         get_sync_table(table.metadata)
         get_history_table(table.metadata)
+        get_log_table(table.metadata)
+        get_state_table(table.metadata)
 
 
 def _hold(target: IntegrationConfigMixin) -> None:

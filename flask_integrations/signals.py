@@ -30,3 +30,17 @@ config_saved = _signals.signal("config-saved")
 #: committed. Sender: the manager. Keyword argument: ``config`` (a read-only
 #: snapshot of the configuration as it was).
 config_deleted = _signals.signal("config-deleted")
+
+#: Sent when a delivery attempt failed. Sender: the integration. Keyword
+#: arguments: ``config`` (snapshot), ``delivery`` (the job), ``error`` and
+#: ``final`` (no retry will follow).
+delivery_failed = _signals.signal("delivery-failed")
+
+#: Sent when a delivery succeeded. Sender: the integration. Keyword
+#: arguments: ``config`` and ``delivery``.
+delivery_succeeded = _signals.signal("delivery-succeeded")
+
+#: Sent when a configuration was disabled because its deliveries kept
+#: failing. Sender: the integration. Keyword arguments: ``config`` (snapshot)
+#: and ``reason``.
+config_auto_disabled = _signals.signal("config-auto-disabled")

@@ -38,6 +38,16 @@ from .admin import (
     is_safe_url,
 )
 from .errors import IntegrationNotRegisteredError
+from .delivery import (
+    DeliveryJob,
+    clear_disabled_reason,
+    get_log,
+    get_state_table,
+    new_delivery_id,
+)
+from .delivery import get_state as get_delivery_state
+from .delivery import queue as queue_delivery
+from .forms import config_form_class
 from .history import get_history
 from .i18n import _
 from .integration import Integration
@@ -96,6 +106,18 @@ def create_blueprint() -> Blueprint:
         "delete_config",
         delete_config,
         methods=["GET", "POST"],
+    )
+    bp.add_url_rule(
+        "/<integration_id>/configs/<int:config_id>/test/",
+        "test_config",
+        test_config,
+        methods=["POST"],
+    )
+    bp.add_url_rule(
+        "/<integration_id>/configs/<int:config_id>/deliveries/<delivery_id>/redeliver/",
+        "redeliver",
+        redeliver,
+        methods=["POST"],
     )
     bp.add_url_rule(
         "/<integration_id>/static/<path:filename>",
@@ -200,9 +222,11 @@ def list_configs() -> str:
             by_integration.setdefault(config.integration_id, []).append(config)
         else:
             orphans.append(config)
+    states = _delivery_states([c.id for c in configs])
     return render_template(
         "flask_integrations/list.html",
         integrations=integrations,
+        states=states,
         configs_by_integration=by_integration,
         counts=counts,
         orphans=orphans,
@@ -220,7 +244,7 @@ def list_configs() -> str:
 def add_config(integration_id: str) -> str | Response:
     """Add a configuration of an integration."""
     integration = _integration_or_404(integration_id)
-    form = integration.config_form_cls(integration)
+    form = config_form_class(integration)(integration)
     if form.validate_on_submit():
         config = form.populate_config(integration.create_config())
         for column, value in current_scope().items():
@@ -243,7 +267,7 @@ def edit_config(integration_id: str, config_id: int) -> str | Response:
     """
     integration = _integration_or_404(integration_id)
     config = get_config_or_404(integration_id, config_id)
-    form = integration.config_form_cls(integration, config)
+    form = config_form_class(integration)(integration, config)
     if form.validate_on_submit():
         opened = _opened_version()
         if opened is not None and opened != config.version:
@@ -286,7 +310,7 @@ def _render_conflict(integration: Integration, config_id: int) -> str | Response
     config = manager.session.get(manager.config_model, config_id)
     if config is None:
         return _render_gone()
-    form = integration.config_form_cls(integration, config, formdata=request.form)
+    form = config_form_class(integration)(integration, config, formdata=request.form)
     return _render_config_page(integration, form, config, conflict=True)
 
 
@@ -295,17 +319,37 @@ def _render_gone() -> Response:
     return Response(render_template("flask_integrations/gone.html"), status=404)
 
 
+def _delivery_states(config_ids: list[int]) -> dict[int, t.Any]:
+    if not config_ids:
+        return {}
+    manager = get_state().manager
+    table = get_state_table(manager.config_model.__table__.metadata)
+    rows = manager.session.execute(
+        sa.select(table).where(table.c.config_id.in_(config_ids))
+    ).mappings()
+    return {row["config_id"]: row for row in rows}
+
+
 def _render_config_page(
-    integration: Integration, form: t.Any, config: t.Any, conflict: bool = False
+    integration: Integration,
+    form: t.Any,
+    config: t.Any,
+    conflict: bool = False,
+    test_result: t.Any = None,
 ) -> str:
     template = integration.config_template_name or "flask_integrations/config.html"
     next_url = request.args.get("next")
+    manager = get_state().manager
     return render_template(
         template,
         integration=integration,
         form=form,
         config=config,
         conflict=conflict,
+        test_result=test_result,
+        can_test=config is not None and delivers(integration),
+        delivery_state=get_delivery_state(manager, config.id) if config else None,
+        deliveries=get_log(manager, config.id) if config else [],
         history=get_history(config) if config is not None else [],
         action_form=ActionForm(),
         next_url=next_url if is_safe_url(next_url) else None,
@@ -326,7 +370,10 @@ def toggle_config(integration_id: str, config_id: int) -> Response:
     config = get_config_or_404(integration_id, config_id)
     _require_action_form()
     config.enabled = not config.enabled
-    session = get_state().manager.session
+    manager = get_state().manager
+    if config.enabled:
+        clear_disabled_reason(manager, config.id)
+    session = manager.session
     try:
         session.commit()
     except StaleDataError:
@@ -365,6 +412,61 @@ def delete_config(integration_id: str, config_id: int) -> str | Response:
         integration=integration,
         config=config,
         action_form=ActionForm(),
+    )
+
+
+def delivers(integration: Integration) -> bool:
+    """Whether the integration implements :meth:`Integration.deliver`."""
+    return type(integration).deliver is not Integration.deliver
+
+
+def test_config(integration_id: str, config_id: int) -> str:
+    """*Send test*: deliver a test event now and show the result."""
+    integration = _integration_or_404(integration_id)
+    config = get_config_or_404(integration_id, config_id)
+    _require_action_form()
+    if not delivers(integration):
+        abort(404)
+    snapshot = get_state().manager.get_integration_configs(integration, id=config_id)[0]
+    result = integration.send_test(snapshot)
+    form = config_form_class(integration)(integration, config, formdata=None)
+    return _render_config_page(integration, form, config, test_result=result)
+
+
+def redeliver(integration_id: str, config_id: int, delivery_id: str) -> Response:
+    """Queue a logged delivery again, as a new delivery."""
+    integration = _integration_or_404(integration_id)
+    get_config_or_404(integration_id, config_id)
+    _require_action_form()
+    manager = get_state().manager
+    entry = next(
+        (
+            e
+            for e in get_log(manager, config_id, limit=1000)
+            if e["delivery_id"] == delivery_id
+        ),
+        None,
+    )
+    if entry is None:
+        abort(404)
+    job = DeliveryJob(
+        delivery_id=new_delivery_id(),
+        config_id=config_id,
+        integration_id=t.cast(str, integration.integration_id),
+        event=entry["event"],
+        payload=entry["payload"],
+    )
+    queue_delivery(manager, job)
+    flash(
+        _("Queued the “%(event)s” delivery again.", event=entry["event"]),
+        "integrations",
+    )
+    return redirect(
+        url_for(
+            "integrations.edit_config",
+            integration_id=integration_id,
+            config_id=config_id,
+        )
     )
 
 

@@ -1,0 +1,544 @@
+"""Deliveries: sending events to other services, outside the request.
+
+An integration calls :meth:`Integration.send_event`; each enabled
+configuration that chose the event gets a *delivery*: a job carrying only
+ids and JSON (:class:`DeliveryJob`), handed to the app's dispatcher after the
+current transaction commits (dropped if it rolls back). The dispatcher runs
+:func:`run_job` in a worker thread or process, which calls the integration's
+:meth:`~Integration.deliver` and records the attempt in the delivery log.
+
+Failures that may pass (network errors, timeouts, 408, 429, 5xx) are retried
+with exponential back-off and ±20 % jitter, respecting ``Retry-After``;
+others (other 3xx/4xx, refused URLs) are not. A configuration that keeps
+failing is paused, with growing pauses, and disabled after
+``INTEGRATIONS_AUTO_DISABLE_AFTER`` consecutive failures. Delivery state
+lives in its own table and never touches the configuration row, except to
+disable it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+import typing as t
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Flask, current_app, has_app_context
+from sqlalchemy.orm import Session
+
+from .errors import IntegrationError, OutboundRequestError, UnsafeURLError
+from .models import UTCDateTime, utcnow
+from .outbound import OutboundResponse
+from .signals import config_auto_disabled, delivery_failed, delivery_succeeded
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .integration import Integration
+    from .manager import IntegrationManager
+    from .snapshot import ConfigSnapshot
+
+logger = logging.getLogger("flask_integrations")
+
+LOG_TABLE_NAME = "flask_integrations_delivery"
+STATE_TABLE_NAME = "flask_integrations_delivery_state"
+
+#: Status codes worth retrying; other 4xx/3xx mean the configuration is wrong.
+RETRY_STATUSES = frozenset({408, 425, 429})
+
+_PENDING_KEY = "flask_integrations.pending_deliveries"
+
+
+def get_log_table(metadata: sa.MetaData) -> sa.Table:
+    """The delivery log table of ``metadata``, defined the first time."""
+    table = metadata.tables.get(LOG_TABLE_NAME)
+    if table is not None:
+        return table
+    return sa.Table(
+        LOG_TABLE_NAME,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("delivery_id", sa.String(64), nullable=False, index=True),
+        sa.Column("config_id", sa.Integer, nullable=False, index=True),
+        sa.Column("integration_id", sa.String(255), nullable=False),
+        sa.Column("event", sa.String(255), nullable=False),
+        sa.Column("attempt", sa.Integer, nullable=False),
+        sa.Column("time", UTCDateTime, nullable=False),
+        sa.Column("outcome", sa.String(16), nullable=False),
+        sa.Column("status_code", sa.Integer, nullable=True),
+        sa.Column("duration_ms", sa.Integer, nullable=True),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("payload", sa.JSON, nullable=False),
+    )
+
+
+def get_state_table(metadata: sa.MetaData) -> sa.Table:
+    """The delivery state table of ``metadata``, defined the first time."""
+    table = metadata.tables.get(STATE_TABLE_NAME)
+    if table is not None:
+        return table
+    return sa.Table(
+        STATE_TABLE_NAME,
+        metadata,
+        sa.Column("config_id", sa.Integer, primary_key=True),
+        sa.Column("consecutive_failures", sa.Integer, nullable=False, default=0),
+        sa.Column("paused_until", UTCDateTime, nullable=True),
+        sa.Column("disabled_reason", sa.Text, nullable=True),
+        sa.Column("last_success", UTCDateTime, nullable=True),
+        sa.Column("last_failure", UTCDateTime, nullable=True),
+        sa.Column("last_error", sa.Text, nullable=True),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DeliveryJob:
+    """What a dispatcher carries: ids and JSON only.
+
+    :param delivery_id: Stays the same across the retries of a delivery.
+    :param attempt: 1 for the first try.
+    """
+
+    delivery_id: str
+    config_id: int
+    integration_id: str
+    event: str
+    payload: t.Any
+    attempt: int = 1
+
+    def as_dict(self) -> dict[str, t.Any]:
+        """The job as JSON-ready values."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: t.Mapping[str, t.Any]) -> DeliveryJob:
+        """Rebuild a job from :meth:`as_dict`'s values."""
+        return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls)})
+
+    def next_attempt(self) -> DeliveryJob:
+        """The same delivery, one attempt later."""
+        return dataclasses.replace(self, attempt=self.attempt + 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """The result of one attempt.
+
+    :param kind: ``"success"``, ``"retry"`` (will be tried again) or
+        ``"failed"`` (given up).
+    """
+
+    kind: str
+    status_code: int | None = None
+    error: str | None = None
+    duration: float = 0.0
+    retry_after: float | None = None
+
+
+class RetryPolicy:
+    """How many attempts, and how long to wait between them.
+
+    :param schedule: Seconds before each retry (the first retry waits
+        ``schedule[0]``); its length plus one is the number of attempts.
+    :param jitter: Relative random spread of each wait (0.2 is ±20 %).
+    :param max_wait: Upper bound of any wait, ``Retry-After`` included.
+    """
+
+    def __init__(
+        self,
+        schedule: t.Sequence[float] = (5, 30, 120),
+        jitter: float = 0.2,
+        max_wait: float = 24 * 3600,
+    ) -> None:
+        self.schedule = tuple(float(s) for s in schedule)
+        self.jitter = jitter
+        self.max_wait = max_wait
+
+    @property
+    def attempts(self) -> int:
+        """The total number of attempts."""
+        return len(self.schedule) + 1
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float | None:
+        """Seconds to wait before the attempt after ``attempt``, or ``None``
+        when there is none left."""
+        if attempt >= self.attempts:
+            return None
+        base = self.schedule[attempt - 1]
+        wait = base * random.uniform(1 - self.jitter, 1 + self.jitter)
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        return min(wait, self.max_wait)
+
+
+def classify(response: OutboundResponse) -> Outcome:
+    """Turn an HTTP response into an attempt outcome."""
+    code = response.status_code
+    if 200 <= code < 300:
+        return Outcome("success", code, duration=response.elapsed)
+    error = f"HTTP {code}"
+    if code in RETRY_STATUSES or code >= 500:
+        return Outcome(
+            "retry", code, error, response.elapsed, retry_after=response.retry_after
+        )
+    return Outcome("failed", code, error, response.elapsed)
+
+
+def classify_error(exc: BaseException, duration: float) -> Outcome:
+    """Turn an exception raised while delivering into an attempt outcome."""
+    if isinstance(exc, UnsafeURLError):
+        return Outcome("failed", error=f"Refused: {exc}", duration=duration)
+    if isinstance(exc, OutboundRequestError) and not isinstance(exc, UnsafeURLError):
+        kind = "failed" if _is_permanent(exc) else "retry"
+        return Outcome(kind, error=str(exc), duration=duration)
+    return Outcome("failed", error=f"{type(exc).__name__}: {exc}", duration=duration)
+
+
+def _is_permanent(exc: OutboundRequestError) -> bool:
+    from .errors import ResponseTooLargeError, TooManyRedirectsError
+
+    return isinstance(exc, (ResponseTooLargeError, TooManyRedirectsError))
+
+
+# -- queuing --------------------------------------------------------------------
+
+
+def new_delivery_id() -> str:
+    """A new delivery id."""
+    return uuid.uuid4().hex
+
+
+def queue(manager: IntegrationManager, job: DeliveryJob) -> None:
+    """Hand ``job`` to the dispatcher: after the current transaction commits
+    if one is open (dropped on rollback), else at once."""
+    session = manager.session
+    transaction = session.get_transaction()
+    if transaction is not None and transaction.is_active:
+        session.info.setdefault(_PENDING_KEY, []).append(job)
+        return
+    dispatch_now(job)
+
+
+def dispatch_now(job: DeliveryJob, delay: float = 0.0) -> None:
+    """Hand ``job`` to the current app's dispatcher."""
+    from .dispatch import get_dispatcher
+
+    get_dispatcher(current_app).dispatch(job, delay=delay)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _dispatch_pending(session: Session) -> None:
+    root = session.get_transaction()
+    if root is not None and root.is_active:
+        return
+    jobs = session.info.pop(_PENDING_KEY, None)
+    for job in jobs or ():
+        try:
+            dispatch_now(job)
+        except Exception:
+            logger.exception("Could not queue delivery %s.", job.delivery_id)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous: t.Any) -> None:
+    if not previous.nested:
+        session.info.pop(_PENDING_KEY, None)
+
+
+# -- running ------------------------------------------------------------------------
+
+
+def run_job(app: Flask, job: DeliveryJob) -> Outcome | None:
+    """Run one attempt of a delivery, in any thread or process.
+
+    Starts with the staleness check, records the attempt, updates the
+    configuration's delivery state and schedules the retry.
+
+    :return: The outcome, or ``None`` when the delivery was dropped (the
+        configuration is gone, disabled, or no longer wants the event).
+    """
+    if has_app_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
+        return _run(job)
+    with app.app_context():
+        return _run(job)
+
+
+def _run(job: DeliveryJob) -> Outcome | None:
+    state = current_app.extensions["integrations"]
+    state.sync_registrations()
+    manager: IntegrationManager = state.manager
+    manager.check_expired()
+    try:
+        integration = manager.get_integration(job.integration_id)
+    except IntegrationError:
+        logger.warning("Dropping delivery %s: integration gone.", job.delivery_id)
+        return None
+    configs = manager.get_integration_configs(integration, id=job.config_id)
+    if not configs or not configs[0].enabled:
+        logger.info("Dropping delivery %s: configuration gone or disabled.", job.delivery_id)
+        return None
+    config = configs[0]
+    pause = _pause_remaining(manager, config.id)
+    if pause > 0:
+        dispatch_now(job, delay=pause)
+        return None
+    outcome = attempt(integration, config, job)
+    _record(manager, integration, config, job, outcome)
+    return outcome
+
+
+def attempt(integration: Integration, config: ConfigSnapshot, job: DeliveryJob) -> Outcome:
+    """Call the integration's :meth:`~Integration.deliver` once."""
+    started = time.monotonic()
+    try:
+        response = integration.deliver(config, job.event, job.payload, job)
+    except Exception as exc:
+        outcome = classify_error(exc, time.monotonic() - started)
+        if outcome.kind == "failed" and not isinstance(exc, OutboundRequestError):
+            logger.exception(
+                "Integration '%s' raised while delivering %s.",
+                integration.integration_id,
+                job.delivery_id,
+            )
+        return outcome
+    if response is None:
+        return Outcome("success", duration=time.monotonic() - started)
+    return classify(response)
+
+
+def _policy(app: Flask) -> RetryPolicy:
+    return RetryPolicy(app.config["INTEGRATIONS_RETRY_SCHEDULE"])
+
+
+def _record(
+    manager: IntegrationManager,
+    integration: Integration,
+    config: ConfigSnapshot,
+    job: DeliveryJob,
+    outcome: Outcome,
+) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    delay = None
+    if outcome.kind == "retry":
+        delay = _policy(app).delay(job.attempt, outcome.retry_after)
+        if delay is None:
+            outcome = dataclasses.replace(
+                outcome,
+                kind="failed",
+                error=f"{outcome.error} (gave up after {job.attempt} attempts)",
+            )
+    log_attempt(manager, job, outcome)
+    if outcome.kind == "success":
+        record_success(manager, config.id)
+        delivery_succeeded.send(integration, config=config, delivery=job)
+        return
+    disabled = record_failure(manager, config, outcome.error or "failed")
+    delivery_failed.send(
+        integration,
+        config=config,
+        delivery=job,
+        error=outcome.error,
+        final=outcome.kind == "failed",
+    )
+    if delay is not None and not disabled:
+        dispatch_now(job.next_attempt(), delay=delay)
+
+
+# -- the log and the state ------------------------------------------------------
+
+
+def _engine(manager: IntegrationManager) -> sa.Engine:
+    bind = manager.session.get_bind(mapper=sa.inspect(manager.config_model))
+    return bind.engine if isinstance(bind, sa.Connection) else bind
+
+
+def _metadata(manager: IntegrationManager) -> sa.MetaData:
+    return t.cast(sa.MetaData, manager.config_model.__table__.metadata)
+
+
+def log_attempt(
+    manager: IntegrationManager,
+    job: DeliveryJob,
+    outcome: Outcome,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Add an attempt to the log, keeping at most
+    ``INTEGRATIONS_DELIVERY_LOG_LIMIT`` entries per configuration."""
+    table = get_log_table(_metadata(manager))
+    limit = int(current_app.config["INTEGRATIONS_DELIVERY_LOG_LIMIT"])
+    outcome_name = {"retry": "retrying"}.get(outcome.kind, outcome.kind)
+    with _engine(manager).begin() as connection:
+        connection.execute(
+            sa.insert(table).values(
+                delivery_id=job.delivery_id,
+                config_id=job.config_id,
+                integration_id=job.integration_id,
+                event=job.event,
+                attempt=job.attempt,
+                time=now or utcnow(),
+                outcome=outcome_name,
+                status_code=outcome.status_code,
+                duration_ms=int(outcome.duration * 1000),
+                error=(outcome.error or None) and outcome.error[:2000],
+                payload=job.payload,
+            )
+        )
+        # The oldest entry to keep; anything older goes.
+        threshold = connection.execute(
+            sa.select(table.c.id)
+            .where(table.c.config_id == job.config_id)
+            .order_by(table.c.id.desc())
+            .offset(max(limit, 1) - 1)
+            .limit(1)
+        ).scalar()
+        if threshold is not None:
+            connection.execute(
+                sa.delete(table).where(
+                    table.c.config_id == job.config_id, table.c.id < threshold
+                )
+            )
+
+
+def get_log(manager: IntegrationManager, config_id: int, limit: int = 50) -> list[sa.RowMapping]:
+    """The newest log entries of a configuration."""
+    table = get_log_table(_metadata(manager))
+    return list(
+        manager.session.execute(
+            sa.select(table)
+            .where(table.c.config_id == config_id)
+            .order_by(table.c.id.desc())
+            .limit(limit)
+        ).mappings()
+    )
+
+
+def get_state(manager: IntegrationManager, config_id: int) -> sa.RowMapping | None:
+    """The delivery state of a configuration, or ``None`` before any delivery."""
+    table = get_state_table(_metadata(manager))
+    return manager.session.execute(
+        sa.select(table).where(table.c.config_id == config_id)
+    ).mappings().first()
+
+
+def _pause_remaining(manager: IntegrationManager, config_id: int) -> float:
+    table = get_state_table(_metadata(manager))
+    with _engine(manager).connect() as connection:
+        until = connection.execute(
+            sa.select(table.c.paused_until).where(table.c.config_id == config_id)
+        ).scalar()
+    if until is None:
+        return 0.0
+    return max(0.0, float((until - utcnow()).total_seconds()))
+
+
+def _upsert_state(
+    connection: sa.Connection, table: sa.Table, config_id: int, **values: t.Any
+) -> None:
+    updated = connection.execute(
+        sa.update(table).where(table.c.config_id == config_id).values(**values)
+    )
+    if not updated.rowcount:
+        connection.execute(
+            sa.insert(table).values(
+                config_id=config_id,
+                consecutive_failures=values.get("consecutive_failures", 0),
+                **{k: v for k, v in values.items() if k != "consecutive_failures"},
+            )
+        )
+
+
+def record_success(manager: IntegrationManager, config_id: int) -> None:
+    """A delivery (or a test) succeeded: reset the failure count and pause."""
+    table = get_state_table(_metadata(manager))
+    with _engine(manager).begin() as connection:
+        _upsert_state(
+            connection,
+            table,
+            config_id,
+            consecutive_failures=0,
+            paused_until=None,
+            last_success=utcnow(),
+        )
+
+
+def pause_after(app: Flask, failures: int) -> timedelta | None:
+    """How long to pause after ``failures`` consecutive failures."""
+    start = int(app.config["INTEGRATIONS_PAUSE_AFTER"])
+    if failures < start:
+        return None
+    first = float(app.config["INTEGRATIONS_PAUSE_FIRST"])
+    longest = float(app.config["INTEGRATIONS_PAUSE_MAX"])
+    return timedelta(seconds=min(first * 2 ** (failures - start), longest))
+
+
+def record_failure(
+    manager: IntegrationManager, config: ConfigSnapshot, error: str
+) -> bool:
+    """A delivery failed: count it, pause or disable the configuration.
+
+    :return: Whether the configuration was disabled.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    table = get_state_table(_metadata(manager))
+    now = utcnow()
+    with _engine(manager).begin() as connection:
+        failures = 1 + int(
+            connection.execute(
+                sa.select(table.c.consecutive_failures).where(
+                    table.c.config_id == config.id
+                )
+            ).scalar()
+            or 0
+        )
+        pause = pause_after(app, failures)
+        disable = failures >= int(app.config["INTEGRATIONS_AUTO_DISABLE_AFTER"])
+        reason = (
+            f"Disabled after {failures} consecutive failed deliveries; last"
+            f" error: {error}"
+            if disable
+            else None
+        )
+        _upsert_state(
+            connection,
+            table,
+            config.id,
+            consecutive_failures=failures,
+            paused_until=now + pause if pause else None,
+            last_failure=now,
+            last_error=error[:2000],
+            **({"disabled_reason": reason} if disable else {}),
+        )
+    if disable:
+        _auto_disable(manager, config, t.cast(str, reason))
+    return disable
+
+
+def _auto_disable(manager: IntegrationManager, config: ConfigSnapshot, reason: str) -> None:
+    from .history import acting_as
+
+    session = manager.session
+    live = session.get(manager.config_model, config.id)
+    if live is None or not live.enabled:
+        return
+    live.enabled = False
+    with acting_as("auto-disable"):
+        session.commit()
+    logger.warning(
+        "Configuration %s of '%s' disabled: %s", config.id, config.integration_id, reason
+    )
+    config_auto_disabled.send(
+        manager.get_integration(config.integration_id), config=config, reason=reason
+    )
+
+
+def clear_disabled_reason(manager: IntegrationManager, config_id: int) -> None:
+    """Forget why a configuration was disabled (it was enabled again)."""
+    table = get_state_table(_metadata(manager))
+    with _engine(manager).begin() as connection:
+        connection.execute(
+            sa.update(table)
+            .where(table.c.config_id == config_id)
+            .values(disabled_reason=None, consecutive_failures=0, paused_until=None)
+        )
