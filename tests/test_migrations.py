@@ -1,7 +1,7 @@
 """The package's Alembic migrations, run the way a host app runs them: through
 Flask-Migrate, with the package's versions folder in ``version_locations``.
 
-From an empty database ``flask db upgrade heads`` creates the three tables
+From an empty database ``flask db upgrade heads`` creates the tables
 exactly as the models define them (autogenerate finds no difference), the app
 works on them, and ``downgrade base`` removes them. An app with its own
 configuration model autogenerates its extra columns in its own branch.
@@ -40,6 +40,8 @@ TABLES = {
     "flask_integrations_config",
     "flask_integrations_sync",
     "flask_integrations_history",
+    "flask_integrations_delivery",
+    "flask_integrations_delivery_state",
 }
 
 #: Table -> column -> (generic type, nullable), as the models define them.

@@ -65,9 +65,56 @@ def upgrade() -> None:
         "flask_integrations_history",
         ["config_id"],
     )
+    op.create_table(
+        "flask_integrations_delivery",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("delivery_id", sa.String(length=64), nullable=False),
+        sa.Column("config_id", sa.Integer(), nullable=False),
+        sa.Column("integration_id", sa.String(length=255), nullable=False),
+        sa.Column("event", sa.String(length=255), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        op.f("ix_flask_integrations_delivery_delivery_id"),
+        "flask_integrations_delivery",
+        ["delivery_id"],
+    )
+    op.create_index(
+        op.f("ix_flask_integrations_delivery_config_id"),
+        "flask_integrations_delivery",
+        ["config_id"],
+    )
+    op.create_table(
+        "flask_integrations_delivery_state",
+        sa.Column("config_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("consecutive_failures", sa.Integer(), nullable=False),
+        sa.Column("paused_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("disabled_reason", sa.Text(), nullable=True),
+        sa.Column("last_success", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_failure", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("config_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("flask_integrations_delivery_state")
+    op.drop_index(
+        op.f("ix_flask_integrations_delivery_config_id"),
+        table_name="flask_integrations_delivery",
+    )
+    op.drop_index(
+        op.f("ix_flask_integrations_delivery_delivery_id"),
+        table_name="flask_integrations_delivery",
+    )
+    op.drop_table("flask_integrations_delivery")
     op.drop_index(
         op.f("ix_flask_integrations_history_config_id"),
         table_name="flask_integrations_history",
