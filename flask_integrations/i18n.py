@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typing as t
 
+from flask import current_app, has_app_context
+
 try:  # pragma: no cover - depends on what is installed
     from flask_babel import gettext as _babel_gettext
     from flask_babel import lazy_gettext as _babel_lazy_gettext
@@ -16,13 +18,33 @@ except ImportError:  # pragma: no cover
     _babel_lazy_gettext = None
 
 
+def _babel_ready() -> bool:
+    return (
+        _babel_gettext is not None
+        and has_app_context()
+        and "babel" in current_app.extensions
+    )
+
+
+def current_language() -> str:
+    """The language of the current request, for ``<html lang>``."""
+    if _babel_ready():
+        from flask_babel import get_locale
+
+        locale = get_locale()
+        if locale is not None:
+            return str(locale).replace("_", "-")
+    return "en"
+
+
 def gettext(string: str, **variables: t.Any) -> str:
-    """Translate ``string`` and interpolate ``variables`` (``%(name)s``)."""
-    if _babel_gettext is not None:
-        try:
-            return str(_babel_gettext(string, **variables))
-        except (KeyError, RuntimeError, AttributeError):
-            pass
+    """Translate ``string`` and interpolate ``variables`` (``%(name)s``).
+
+    Flask-Babel translates when it is installed and set up on the current
+    app; otherwise the string is used as written.
+    """
+    if _babel_ready():
+        return str(t.cast(t.Any, _babel_gettext)(string, **variables))
     return string % variables if variables else string
 
 

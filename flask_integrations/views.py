@@ -49,7 +49,7 @@ from .delivery import get_state as get_delivery_state
 from .delivery import queue as queue_delivery
 from .forms import config_form_class
 from .history import get_history
-from .i18n import _
+from .i18n import _, current_language
 from .integration import Integration
 
 #: Endpoints the outside world calls: no admin check, no CSRF.
@@ -144,6 +144,7 @@ def _check_access() -> Response | None:
 def _template_context() -> dict[str, t.Any]:
     return {
         "integrations_base_template": current_app.config["INTEGRATIONS_BASE_TEMPLATE"],
+        "integrations_language": current_language(),
     }
 
 
