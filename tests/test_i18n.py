@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import typing as t
 
 import pytest
 from flask import Flask
@@ -40,9 +39,7 @@ class Shouting:
 def babel_app(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Flask:
     flask_babel = pytest.importorskip("flask_babel")
     flask_babel.Babel(app)
-    monkeypatch.setattr(
-        flask_babel.Domain, "get_translations", lambda self: Shouting()
-    )
+    monkeypatch.setattr(flask_babel.Domain, "get_translations", lambda self: Shouting())
     return app
 
 
