@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import typing as t
 import weakref
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -50,7 +50,7 @@ _LOADED_JSON = "_flask_integrations_loaded_json"
 
 def utcnow() -> datetime:
     """Return the current time as a timezone-aware UTC datetime."""
-    return datetime.now(UTC)
+    return datetime.now(timezone.utc)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -70,8 +70,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
 
     def process_result_value(
         self, value: datetime | None, dialect: sa.Dialect
@@ -79,9 +79,9 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
+            return value.replace(tzinfo=timezone.utc)
         # PostgreSQL answers in the session's time zone.
-        return value.astimezone(UTC)
+        return value.astimezone(timezone.utc)
 
 
 def as_settings_dict(value: object) -> dict[str, t.Any]:
