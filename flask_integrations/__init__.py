@@ -30,8 +30,11 @@ from .models import IntegrationConfigMixin, get_default_config_model
 from .outbound import OutboundClient, OutboundResponse
 from .routing import route
 from .signals import (
+    config_auto_disabled,
     config_deleted,
     config_saved,
+    delivery_failed,
+    delivery_succeeded,
     integration_disabled,
     integration_enabled,
 )
@@ -68,8 +71,11 @@ __all__ = [
     "TooManyRedirectsError",
     "UnsafeURLError",
     "WebhookVerificationError",
+    "config_auto_disabled",
     "config_deleted",
     "config_saved",
+    "delivery_failed",
+    "delivery_succeeded",
     "get_default_config_model",
     "integration_disabled",
     "integration_enabled",

@@ -27,7 +27,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from .errors import IntegrationError, OutboundRequestError, UnsafeURLError
@@ -49,6 +49,7 @@ STATE_TABLE_NAME = "flask_integrations_delivery_state"
 RETRY_STATUSES = frozenset({408, 425, 429})
 
 _PENDING_KEY = "flask_integrations.pending_deliveries"
+_WROTE_KEY = "flask_integrations.transaction_wrote"
 
 
 def get_log_table(metadata: sa.MetaData) -> sa.Table:
@@ -211,29 +212,54 @@ def new_delivery_id() -> str:
 
 def queue(manager: IntegrationManager, job: DeliveryJob) -> None:
     """Hand ``job`` to the dispatcher: after the current transaction commits
-    if one is open (dropped on rollback), else at once."""
+    if it holds uncommitted writes (dropped if it rolls back, also to a
+    savepoint taken before the job was queued), else at once."""
     session = manager.session
-    transaction = session.get_transaction()
-    if transaction is not None and transaction.is_active:
-        session.info.setdefault(_PENDING_KEY, []).append(job)
+    root = session.get_transaction()
+    if root is None or not _has_writes(session):
+        dispatch_now(job)
         return
-    dispatch_now(job)
+    # Keep the innermost transaction, so that rolling back a savepoint drops
+    # the jobs queued inside it.
+    owner = session.get_nested_transaction() or root
+    session.info.setdefault(_PENDING_KEY, []).append((owner, job))
+
+
+def _has_writes(session: Session) -> bool:
+    # Autobegin opens a transaction for any read (even reading an attribute
+    # after a commit): only writes make a delivery wait for the commit.
+    if session.new or session.dirty or session.deleted:
+        session.info[_WROTE_KEY] = True
+    return bool(session.info.get(_WROTE_KEY))
 
 
 def dispatch_now(job: DeliveryJob, delay: float = 0.0) -> None:
     """Hand ``job`` to the current app's dispatcher."""
     from .dispatch import get_dispatcher
 
-    get_dispatcher(current_app).dispatch(job, delay=delay)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    get_dispatcher(app).dispatch(job, delay=delay)
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, context: t.Any) -> None:
+    session.info[_WROTE_KEY] = True
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _note_statement(state: t.Any) -> None:
+    # Text statements may write too; only a SELECT is surely a read.
+    if not state.is_select:
+        state.session.info[_WROTE_KEY] = True
 
 
 @sa.event.listens_for(Session, "after_commit")
 def _dispatch_pending(session: Session) -> None:
     root = session.get_transaction()
     if root is not None and root.is_active:
-        return
-    jobs = session.info.pop(_PENDING_KEY, None)
-    for job in jobs or ():
+        return  # A savepoint was released.
+    pending = session.info.pop(_PENDING_KEY, None)
+    for _, job in pending or ():
         try:
             dispatch_now(job)
         except Exception:
@@ -241,9 +267,38 @@ def _dispatch_pending(session: Session) -> None:
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous: t.Any) -> None:
+def _drop_rolled_back(session: Session, previous: t.Any) -> None:
     if not previous.nested:
-        session.info.pop(_PENDING_KEY, None)
+        return  # The end of the root transaction drops everything.
+    pending = session.info.get(_PENDING_KEY)
+    if pending:
+        pending[:] = [
+            (owner, job) for owner, job in pending if not _inside(owner, previous)
+        ]
+
+
+def _inside(transaction: t.Any, ancestor: t.Any) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _drop_uncommitted(session: Session, transaction: t.Any) -> None:
+    if transaction.parent is not None:
+        return
+    session.info.pop(_WROTE_KEY, None)
+    # After a commit nothing is left; after a rollback, or a session closed
+    # without committing, the jobs go with the writes they announced.
+    pending = session.info.pop(_PENDING_KEY, None)
+    if pending:
+        logger.info(
+            "Dropped %d deliveries: the transaction they were sent in was not"
+            " committed.",
+            len(pending),
+        )
 
 
 # -- running ------------------------------------------------------------------------
@@ -255,11 +310,13 @@ def run_job(app: Flask, job: DeliveryJob) -> Outcome | None:
     Starts with the staleness check, records the attempt, updates the
     configuration's delivery state and schedules the retry.
 
+    Always in an app context of its own, so with a session of its own: the
+    caller's session may be in the middle of the commit that queued the job.
+
     :return: The outcome, or ``None`` when the delivery was dropped (the
-        configuration is gone, disabled, or no longer wants the event).
+        configuration is gone, disabled, or no longer wants the event) or
+        put off until the configuration's pause ends.
     """
-    if has_app_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
-        return _run(job)
     with app.app_context():
         return _run(job)
 
@@ -276,9 +333,18 @@ def _run(job: DeliveryJob) -> Outcome | None:
         return None
     configs = manager.get_integration_configs(integration, id=job.config_id)
     if not configs or not configs[0].enabled:
-        logger.info("Dropping delivery %s: configuration gone or disabled.", job.delivery_id)
+        logger.info(
+            "Dropping delivery %s: configuration gone or disabled.", job.delivery_id
+        )
         return None
     config = configs[0]
+    if not integration.receives(config, job.event):
+        logger.info(
+            "Dropping delivery %s: the configuration no longer receives '%s'.",
+            job.delivery_id,
+            job.event,
+        )
+        return None
     pause = _pause_remaining(manager, config.id)
     if pause > 0:
         dispatch_now(job, delay=pause)
@@ -288,7 +354,9 @@ def _run(job: DeliveryJob) -> Outcome | None:
     return outcome
 
 
-def attempt(integration: Integration, config: ConfigSnapshot, job: DeliveryJob) -> Outcome:
+def attempt(
+    integration: Integration, config: ConfigSnapshot, job: DeliveryJob
+) -> Outcome:
     """Call the integration's :meth:`~Integration.deliver` once."""
     started = time.monotonic()
     try:
@@ -328,12 +396,19 @@ def _record(
                 kind="failed",
                 error=f"{outcome.error} (gave up after {job.attempt} attempts)",
             )
-    log_attempt(manager, job, outcome)
     if outcome.kind == "success":
+        log_attempt(manager, job, outcome)
         record_success(manager, config.id)
         delivery_succeeded.send(integration, config=config, delivery=job)
         return
     disabled = record_failure(manager, config, outcome.error or "failed")
+    if disabled and delay is not None:
+        # This failure disabled the configuration: no retry follows.
+        delay = None
+        outcome = dataclasses.replace(
+            outcome, kind="failed", error=f"{outcome.error} (configuration disabled)"
+        )
+    log_attempt(manager, job, outcome)
     delivery_failed.send(
         integration,
         config=config,
@@ -341,8 +416,24 @@ def _record(
         error=outcome.error,
         final=outcome.kind == "failed",
     )
-    if delay is not None and not disabled:
+    if delay is not None:
         dispatch_now(job.next_attempt(), delay=delay)
+
+
+def record_undelivered(app: Flask, job: DeliveryJob, error: str) -> None:
+    """Record a delivery that could not even be tried (e.g. its dispatcher's
+    queue was full) as failed for good: logged, counted and signalled like a
+    failed attempt."""
+    with app.app_context():
+        manager: IntegrationManager = current_app.extensions["integrations"].manager
+        try:
+            integration = manager.get_integration(job.integration_id)
+        except IntegrationError:
+            return
+        configs = manager.get_integration_configs(integration, id=job.config_id)
+        if configs:
+            outcome = Outcome("failed", error=error)
+            _record(manager, integration, configs[0], job, outcome)
 
 
 # -- the log and the state ------------------------------------------------------
@@ -401,7 +492,9 @@ def log_attempt(
             )
 
 
-def get_log(manager: IntegrationManager, config_id: int, limit: int = 50) -> list[sa.RowMapping]:
+def get_log(
+    manager: IntegrationManager, config_id: int, limit: int = 50
+) -> list[sa.RowMapping]:
     """The newest log entries of a configuration."""
     table = get_log_table(_metadata(manager))
     return list(
@@ -417,9 +510,11 @@ def get_log(manager: IntegrationManager, config_id: int, limit: int = 50) -> lis
 def get_state(manager: IntegrationManager, config_id: int) -> sa.RowMapping | None:
     """The delivery state of a configuration, or ``None`` before any delivery."""
     table = get_state_table(_metadata(manager))
-    return manager.session.execute(
-        sa.select(table).where(table.c.config_id == config_id)
-    ).mappings().first()
+    return (
+        manager.session.execute(sa.select(table).where(table.c.config_id == config_id))
+        .mappings()
+        .first()
+    )
 
 
 def _pause_remaining(manager: IntegrationManager, config_id: int) -> float:
@@ -433,33 +528,32 @@ def _pause_remaining(manager: IntegrationManager, config_id: int) -> float:
     return max(0.0, float((until - utcnow()).total_seconds()))
 
 
-def _upsert_state(
-    connection: sa.Connection, table: sa.Table, config_id: int, **values: t.Any
-) -> None:
-    updated = connection.execute(
-        sa.update(table).where(table.c.config_id == config_id).values(**values)
-    )
-    if not updated.rowcount:
-        connection.execute(
-            sa.insert(table).values(
-                config_id=config_id,
-                consecutive_failures=values.get("consecutive_failures", 0),
-                **{k: v for k, v in values.items() if k != "consecutive_failures"},
+def _ensure_state_row(engine: sa.Engine, table: sa.Table, config_id: int) -> None:
+    with engine.connect() as connection:
+        found = connection.execute(
+            sa.select(table.c.config_id).where(table.c.config_id == config_id)
+        ).first()
+    if found is not None:
+        return
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(table).values(config_id=config_id, consecutive_failures=0)
             )
-        )
+    except sa.exc.IntegrityError:
+        pass  # Another worker inserted it meanwhile.
 
 
 def record_success(manager: IntegrationManager, config_id: int) -> None:
     """A delivery (or a test) succeeded: reset the failure count and pause."""
     table = get_state_table(_metadata(manager))
-    with _engine(manager).begin() as connection:
-        _upsert_state(
-            connection,
-            table,
-            config_id,
-            consecutive_failures=0,
-            paused_until=None,
-            last_success=utcnow(),
+    engine = _engine(manager)
+    _ensure_state_row(engine, table, config_id)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(table)
+            .where(table.c.config_id == config_id)
+            .values(consecutive_failures=0, paused_until=None, last_success=utcnow())
         )
 
 
@@ -482,15 +576,25 @@ def record_failure(
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     table = get_state_table(_metadata(manager))
+    engine = _engine(manager)
     now = utcnow()
-    with _engine(manager).begin() as connection:
-        failures = 1 + int(
+    _ensure_state_row(engine, table, config.id)
+    with engine.begin() as connection:
+        # Counting in the UPDATE keeps concurrent failures from being lost.
+        where = table.c.config_id == config.id
+        connection.execute(
+            sa.update(table)
+            .where(where)
+            .values(
+                consecutive_failures=table.c.consecutive_failures + 1,
+                last_failure=now,
+                last_error=error[:2000],
+            )
+        )
+        failures = int(
             connection.execute(
-                sa.select(table.c.consecutive_failures).where(
-                    table.c.config_id == config.id
-                )
-            ).scalar()
-            or 0
+                sa.select(table.c.consecutive_failures).where(where)
+            ).scalar_one()
         )
         pause = pause_after(app, failures)
         disable = failures >= int(app.config["INTEGRATIONS_AUTO_DISABLE_AFTER"])
@@ -500,22 +604,22 @@ def record_failure(
             if disable
             else None
         )
-        _upsert_state(
-            connection,
-            table,
-            config.id,
-            consecutive_failures=failures,
-            paused_until=now + pause if pause else None,
-            last_failure=now,
-            last_error=error[:2000],
-            **({"disabled_reason": reason} if disable else {}),
+        connection.execute(
+            sa.update(table)
+            .where(where)
+            .values(
+                paused_until=now + pause if pause else None,
+                **({"disabled_reason": reason} if disable else {}),
+            )
         )
     if disable:
         _auto_disable(manager, config, t.cast(str, reason))
     return disable
 
 
-def _auto_disable(manager: IntegrationManager, config: ConfigSnapshot, reason: str) -> None:
+def _auto_disable(
+    manager: IntegrationManager, config: ConfigSnapshot, reason: str
+) -> None:
     from .history import acting_as
 
     session = manager.session
@@ -526,7 +630,10 @@ def _auto_disable(manager: IntegrationManager, config: ConfigSnapshot, reason: s
     with acting_as("auto-disable"):
         session.commit()
     logger.warning(
-        "Configuration %s of '%s' disabled: %s", config.id, config.integration_id, reason
+        "Configuration %s of '%s' disabled: %s",
+        config.id,
+        config.integration_id,
+        reason,
     )
     config_auto_disabled.send(
         manager.get_integration(config.integration_id), config=config, reason=reason

@@ -28,13 +28,14 @@ import queue
 import threading
 import time
 import typing as t
+import uuid
 import weakref
 from datetime import timedelta
 
 from flask import Flask
-from werkzeug.utils import import_string
+from werkzeug.utils import ImportStringError, import_string
 
-from .delivery import DeliveryJob, Outcome, log_attempt, record_failure, run_job
+from .delivery import DeliveryJob, record_undelivered, run_job
 from .errors import IntegrationError
 
 logger = logging.getLogger("flask_integrations")
@@ -61,17 +62,32 @@ class SyncDispatcher:
     def __init__(self, app: Flask, sleep: bool = False) -> None:
         self._app = weakref.ref(app)
         self.sleep = sleep
-        #: The delays retries asked for, in order.
+        #: The delays retries and pauses asked for, in order.
         self.delays: list[float] = []
+        #: Jobs put off until their configuration's pause ends; without
+        #: ``sleep`` they are kept here, not run.
+        self.postponed: list[DeliveryJob] = []
+        self._running: set[tuple[str, int]] = set()
 
     def dispatch(self, job: DeliveryJob, delay: float = 0.0) -> None:
+        key = (job.delivery_id, job.attempt)
         if delay:
             self.delays.append(delay)
             if self.sleep:
                 time.sleep(delay)
+            elif key in self._running:
+                # The job itself asks to wait (its configuration is paused):
+                # running it again at once would only ask again.
+                self.postponed.append(job)
+                return
         app = self._app()
-        if app is not None:
+        if app is None:
+            return
+        self._running.add(key)
+        try:
             run_job(app, job)
+        finally:
+            self._running.discard(key)
 
     def shutdown(self, wait: bool = True) -> None:
         pass
@@ -114,6 +130,10 @@ class ThreadPoolDispatcher:
     def dispatch(self, job: DeliveryJob, delay: float = 0.0) -> None:
         with self._lock:
             if self._closed:
+                logger.warning(
+                    "Delivery %s dropped: the dispatcher is shut down.",
+                    job.delivery_id,
+                )
                 return
             self._start()
             if delay > 0:
@@ -135,12 +155,7 @@ class ThreadPoolDispatcher:
         if app is None:
             return
         logger.warning("Delivery queue full; delivery %s failed.", job.delivery_id)
-        with app.app_context():
-            manager = app.extensions["integrations"].manager
-            log_attempt(manager, job, Outcome("failed", error="queue full"))
-            configs = manager.get_integration_configs(job.integration_id, id=job.config_id)
-            if configs:
-                record_failure(manager, configs[0], "queue full")
+        record_undelivered(app, job, "queue full")
 
     def _work(self) -> None:
         while True:
@@ -157,14 +172,21 @@ class ThreadPoolDispatcher:
                 self._queue.task_done()
 
     def _release_delayed(self) -> None:
-        with self._lock:
-            while not self._closed:
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
                 now = time.monotonic()
+                due = []
                 while self._delayed and self._delayed[0][0] <= now:
-                    _, _, job = heapq.heappop(self._delayed)
-                    self._put(job)
-                timeout = self._delayed[0][0] - now if self._delayed else None
-                self._lock.wait(timeout)
+                    due.append(heapq.heappop(self._delayed)[2])
+                if not due:
+                    timeout = self._delayed[0][0] - now if self._delayed else None
+                    self._lock.wait(timeout)
+                    continue
+            # Outside the lock: a full queue means writing to the database.
+            for job in due:
+                self._put(job)
 
     def pending(self) -> int:
         """Jobs queued or waiting for a retry."""
@@ -175,6 +197,9 @@ class ThreadPoolDispatcher:
         self._queue.join()
 
     def shutdown(self, wait: bool = True) -> None:
+        """Stop the threads. With ``wait``, the queued jobs run first and
+        this returns once every thread has ended; without, queued jobs are
+        dropped. Retries waiting for their time are dropped either way."""
         with self._lock:
             if self._closed:
                 return
@@ -182,14 +207,27 @@ class ThreadPoolDispatcher:
             dropped = len(self._delayed)
             self._delayed.clear()
             self._lock.notify_all()
+        if not wait:
+            dropped += self._drain()
         if dropped:
-            logger.warning("Dropping %d delivery retries at shutdown.", dropped)
-        if not self._threads:
-            return
-        if wait:
-            self._queue.join()
-        for _ in range(self._workers):
+            logger.warning("Dropping %d deliveries at shutdown.", dropped)
+        # Behind the queued jobs: each worker ends when it takes one.
+        for _ in range(self._workers if self._threads else 0):
             self._queue.put(None)
+        if wait:
+            for thread in self._threads:
+                if thread is not threading.current_thread():
+                    thread.join()
+
+    def _drain(self) -> int:
+        drained = 0
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return drained
+            self._queue.task_done()
+            drained += 1
 
 
 def rq_perform(job_values: dict[str, t.Any], app_import: str) -> str | None:
@@ -229,15 +267,24 @@ class RQDispatcher:
     def __init__(
         self, redis_url: str, app_import: str, queue_name: str = "integrations"
     ) -> None:
-        from redis import Redis
-        from rq import Queue
+        try:
+            from redis import Redis
+            from rq import Queue
+        except ImportError as exc:
+            raise IntegrationError(
+                "The 'rq' dispatcher needs the 'rq' package: install"
+                " 'flask-integrations[rq]'."
+            ) from exc
 
         self.app_import = app_import
         self.queue = Queue(queue_name, connection=Redis.from_url(redis_url))
 
     def dispatch(self, job: DeliveryJob, delay: float = 0.0) -> None:
         arguments = (job.as_dict(), self.app_import)
-        options = {"job_id": f"{job.delivery_id}-{job.attempt}", "result_ttl": 3600}
+        # Unique: a job put off during a pause is queued again by its own
+        # run, under the same delivery id and attempt.
+        job_id = f"{job.delivery_id}-{job.attempt}-{uuid.uuid4().hex[:8]}"
+        options = {"job_id": job_id, "result_ttl": 3600}
         if delay > 0:
             self.queue.enqueue_in(
                 timedelta(seconds=delay), rq_perform, *arguments, **options
@@ -246,14 +293,20 @@ class RQDispatcher:
             self.queue.enqueue(rq_perform, *arguments, **options)
 
     def shutdown(self, wait: bool = True) -> None:
-        pass
+        self.queue.connection.close()
 
 
 def build_dispatcher(app: Flask) -> Dispatcher:
     """Build the dispatcher ``INTEGRATIONS_DISPATCHER`` names for ``app``."""
     choice = app.config["INTEGRATIONS_DISPATCHER"]
     if isinstance(choice, str) and ":" in choice:
-        choice = import_string(choice.replace(":", "."))
+        try:
+            choice = import_string(choice.replace(":", "."))
+        except ImportStringError as exc:
+            raise IntegrationError(
+                f"'INTEGRATIONS_DISPATCHER' names {choice!r}, which cannot be"
+                f" imported: {exc.exception}"
+            ) from exc
     if choice == "thread":
         dispatcher: Dispatcher = ThreadPoolDispatcher(
             app,

@@ -21,8 +21,8 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.simple import SubmitField
-from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from .errors import ConfigFormError, SecretDecryptionError
 from .i18n import _l
@@ -328,7 +328,9 @@ class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
         moved = any(
             isinstance(f, OutboundURLField)
             and f.name in settings
-            and (f.data or "") != (self.config.get(f.name) or "")
+            # A secret URL left blank keeps the stored one: it has not moved.
+            and not (self.is_secret(f) and not f.data)
+            and (f.data or "") != (self._stored_value(f) or "")
             for f in self
         )
         if not moved:
@@ -339,10 +341,22 @@ class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
             if self.is_secret(name) and name in settings and field.data in (None, ""):
                 field.errors = [
                     *field.errors,
-                    str(_l("Re-enter '%(label)s' for the new URL.", label=field.label.text)),
+                    str(
+                        _l(
+                            "Re-enter '%(label)s' for the new URL.",
+                            label=field.label.text,
+                        )
+                    ),
                 ]
                 ok = False
         return ok
+
+    def _stored_value(self, field: Field) -> t.Any:
+        # A secret that cannot be decrypted counts as unset here; saving a
+        # new one is how the user gets out of that state.
+        if self.is_secret(field):
+            return self.stored_secret(field.name)
+        return self.config.get(field.name)
 
     def serialize_value(self, name: str, value: t.Any) -> t.Any:
         """Turn a field's data into a JSON value for ``settings``.
@@ -421,4 +435,3 @@ def config_form_class(integration: Integration) -> type[IntegrationConfigForm]:
         built = type(form_cls.__name__, (form_cls,), {"events": field})
         _form_classes[key] = built
     return built
-

@@ -19,8 +19,8 @@ from .signals import integration_disabled, integration_enabled
 if t.TYPE_CHECKING:  # pragma: no cover
     from .delivery import DeliveryJob, Outcome
     from .hooks import IntegrationHook
-    from .outbound import OutboundResponse
     from .manager import IntegrationManager
+    from .outbound import OutboundResponse
     from .snapshot import ConfigSnapshot
 
 logger = logging.getLogger("flask_integrations")
@@ -352,8 +352,7 @@ class Integration:
             across retries; sign with it).
         """
         raise NotImplementedError(
-            f"'{type(self).__name__}' sends events but does not implement"
-            " 'deliver()'."
+            f"'{type(self).__name__}' sends events but does not implement 'deliver()'."
         )
 
     def test_payload(self, config: ConfigSnapshot) -> t.Any:

@@ -37,7 +37,6 @@ from .admin import (
     get_state,
     is_safe_url,
 )
-from .errors import IntegrationNotRegisteredError
 from .delivery import (
     DeliveryJob,
     clear_disabled_reason,
@@ -47,10 +46,12 @@ from .delivery import (
 )
 from .delivery import get_state as get_delivery_state
 from .delivery import queue as queue_delivery
+from .errors import IntegrationNotRegisteredError
 from .forms import config_form_class
 from .history import get_history
 from .i18n import _, current_language
 from .integration import Integration
+from .models import utcnow
 
 #: Endpoints the outside world calls: no admin check, no CSRF.
 PUBLIC_ENDPOINTS = frozenset(
@@ -228,6 +229,7 @@ def list_configs() -> str:
         "flask_integrations/list.html",
         integrations=integrations,
         states=states,
+        now=utcnow(),
         configs_by_integration=by_integration,
         counts=counts,
         orphans=orphans,
@@ -350,6 +352,7 @@ def _render_config_page(
         test_result=test_result,
         can_test=config is not None and delivers(integration),
         delivery_state=get_delivery_state(manager, config.id) if config else None,
+        now=utcnow(),
         deliveries=get_log(manager, config.id) if config else [],
         history=get_history(config) if config is not None else [],
         action_form=ActionForm(),
@@ -372,8 +375,6 @@ def toggle_config(integration_id: str, config_id: int) -> Response:
     _require_action_form()
     config.enabled = not config.enabled
     manager = get_state().manager
-    if config.enabled:
-        clear_disabled_reason(manager, config.id)
     session = manager.session
     try:
         session.commit()
@@ -381,6 +382,8 @@ def toggle_config(integration_id: str, config_id: int) -> Response:
         session.rollback()
         return _render_gone_or_back()
     if config.enabled:
+        # Only once enabled for sure: a lost race keeps the reason shown.
+        clear_disabled_reason(manager, config.id)
         flash(_("Enabled “%(name)s”.", name=config.name), "integrations")
     else:
         flash(_("Disabled “%(name)s”.", name=config.name), "integrations")
