@@ -19,8 +19,10 @@ $(STAMP): setup.cfg pyproject.toml example_app/requirements.txt
 
 install: $(STAMP)
 
+# Creates the database and seeds it; the seeded webhooks post to the app's
+# own inbox, on 127.0.0.1 (the only address its outbound allowlist admits).
 init: install
-	$(FLASK) init-example
+	$(FLASK) init-example --base-url http://127.0.0.1:$(PORT)
 
 serve: install
 	$(FLASK) run --host $(HOST) --port $(PORT)

@@ -30,8 +30,13 @@ integrations = FlaskIntegrations(db=db, admin_required=admin_required)
 
 def _register_integrations() -> None:
     from .integrations.announcements import AnnouncementIntegration
+    from .integrations.chat_commands import ChatCommandIntegration
+    from .integrations.ticket_events import TicketSlack, TicketWebhook
 
     integrations.register(AnnouncementIntegration)
+    integrations.register(TicketWebhook)
+    integrations.register(TicketSlack)
+    integrations.register(ChatCommandIntegration)
 
 
 _register_integrations()

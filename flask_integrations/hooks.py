@@ -59,7 +59,10 @@ class IntegrationHook:
         When several apps share integration classes, each app's hooks act
         only inside that app's context.
         """
-        app = self.integration.integration_mgr.app
+        manager = self.integration.integration_mgr
+        if manager.app_gone:
+            return False
+        app = manager.app
         if app is None or not has_app_context():
             return True
         return current_app._get_current_object() is app  # type: ignore[attr-defined]

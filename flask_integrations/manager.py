@@ -143,6 +143,12 @@ class IntegrationManager:
         return self._app_ref() if self._app_ref is not None else None
 
     @property
+    def app_gone(self) -> bool:
+        """Whether the app this manager served has been garbage-collected
+        (its hooks must then stay silent)."""
+        return self._app_ref is not None and self._app_ref() is None
+
+    @property
     def session(self) -> Session:
         """The session used to write configurations (for the current context)."""
         source = self._session_source

@@ -590,3 +590,38 @@ def test_each_apps_hooks_fire_only_in_that_apps_context(
     assert app_two.test_client().get("/send").status_code == 200
     assert app_one.test_client().get("/send").status_code == 200
     assert fired == [("app_two", "request"), ("app_one", "request")]
+
+
+def test_hooks_of_a_collected_app_stay_silent(db: t.Any) -> None:
+    import gc
+
+    from blinker import Namespace
+    from flask import Flask
+
+    from flask_integrations import FlaskIntegrations, Integration, SignalHook
+
+    fired: list[str] = []
+    gone_signal = Namespace().signal("collected-app")
+
+    class Leftover(Integration):
+        integration_id = "tests.hooks.collected"
+
+        def initialize(self) -> None:
+            SignalHook(self, gone_signal, lambda sender: fired.append("fired"))
+
+    ext = FlaskIntegrations(db=db)
+    app = Flask("collected")
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    db.init_app(app)
+    ext.init_app(app)
+    with app.app_context():
+        integration = ext.manager.register_integration_class(Leftover)
+        integration.enable_integration()
+        gone_signal.send(None)
+        for engine in db.engines.values():
+            engine.dispose()
+    assert fired == ["fired"]
+    del app
+    gc.collect()
+    gone_signal.send(None)
+    assert fired == ["fired"]

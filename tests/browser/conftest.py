@@ -83,7 +83,8 @@ class LiveServer:
 
 @pytest.fixture
 def example_server(tmp_path: pathlib.Path, browser: t.Any) -> t.Iterator[LiveServer]:
-    """The example app on a fresh SQLite file, CSRF on, with its admin user."""
+    """The example app on a fresh SQLite file, CSRF on, with its admin user and
+    seed data; the seeded webhooks post to this server's own inbox."""
     from example_app import create_app
     from example_app.commands import init_example
     from example_app.extensions import db
@@ -95,10 +96,18 @@ def example_server(tmp_path: pathlib.Path, browser: t.Any) -> t.Iterator[LiveSer
         }
     )
     app.instance_path = str(tmp_path)
-    with app.app_context():
-        init_example()
-    with LiveServer(app) as server:
+    server = LiveServer(app)
+    try:
+        with app.app_context():
+            init_example(base_url=server.url)
+    except BaseException:
+        server.server.server_close()
+        raise
+    with server:
         yield server
+    # Disconnect the hooks from the app's signals before the next test's app
+    # sends them.
+    app.extensions["integrations"].manager.shutdown()
     with app.app_context():
         db.session.remove()
         for engine in db.engines.values():

@@ -32,6 +32,7 @@ class AnnouncementIntegration(Integration):
     integration_id = "example.announcements"
     name = "Announcements"
     description = "Show a banner at the top of every page."
+    icon_static_urls = {"1x": "icon.svg"}
     default_settings = {"style": "info"}
     config_form_cls = AnnouncementForm
 
