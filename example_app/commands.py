@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import click
 from flask import Flask, current_app
 
-from flask_integrations import Integration
+from flask_integrations import Integration, acting_as
 from flask_integrations.signing import generate_secret
 
 from .extensions import db, integrations
@@ -170,7 +170,8 @@ def register(app: Flask) -> None:
     )
     def init_example_command(base_url: str) -> None:
         """Create the database and the admin user, seed example data."""
-        password = init_example(base_url)
+        with acting_as("flask init-example"):
+            password = init_example(base_url)
         click.echo(f"Database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
         click.echo(f"Admin login: {ADMIN_USERNAME} / {password}")
         click.echo(f"Then open {base_url}/ and log in. Integrations are at")

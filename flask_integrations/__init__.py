@@ -23,6 +23,7 @@ from .errors import (
 from .extension import FlaskIntegrations
 from .fields import OutboundURLField
 from .forms import Fieldset, IntegrationConfigForm
+from .history import acting_as
 from .hooks import IntegrationHook, SignalHook, TemplateHook
 from .integration import Integration, IntegrationFailure
 from .manager import IntegrationManager
@@ -71,6 +72,7 @@ __all__ = [
     "TooManyRedirectsError",
     "UnsafeURLError",
     "WebhookVerificationError",
+    "acting_as",
     "config_auto_disabled",
     "config_deleted",
     "config_saved",

@@ -27,7 +27,15 @@ _SECRET_WORDS = ("secret", "password", "token", "key", "credential")
 
 #: Columns whose changes are not worth a history entry of their own.
 _IGNORED_COLUMNS = frozenset(
-    {"id", "last_updated", "time_added", "settings", "extra_data", "version"}
+    {
+        "id",
+        "last_updated",
+        "time_added",
+        "settings",
+        "extra_data",
+        "version",
+        "settings_version",
+    }
 )
 
 _actor_override: contextvars.ContextVar[str | None] = contextvars.ContextVar(

@@ -61,8 +61,8 @@ class WebhookForm(IntegrationConfigForm):
         description=lazy_gettext(
             "Signs each request (the 'webhook-signature' header) so the"
             " receiver can check that it comes from here. Give the same value"
-            " to the receiver's owner; it cannot be shown again. Leave blank"
-            " to send unsigned requests."
+            " to the receiver's owner; it cannot be shown again. Without a"
+            " secret, requests are sent unsigned."
         ),
     )
 
