@@ -72,12 +72,22 @@ def _as_fieldset(spec: FieldsetSpec) -> Fieldset:
         )
     if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], t.Mapping):
         return _as_fieldset({"title": spec[0], **spec[1]})
-    if isinstance(spec, tuple) and 2 <= len(spec) <= 3:
+    if isinstance(spec, tuple) and len(spec) == 3 and _is_text(spec[1]):
+        # (title, description, field names), the order the design lists them.
+        return Fieldset(spec[0], tuple(spec[2]), spec[1])
+    if isinstance(spec, tuple) and 2 <= len(spec) <= 3 and not _is_text(spec[1]):
         return Fieldset(spec[0], tuple(spec[1]), spec[2] if len(spec) == 3 else None)
     raise ValueError(
         f"Invalid fieldset {spec!r}: use Fieldset(title, fields, description),"
-        " a (title, fields[, description]) tuple or a dict with 'fields'."
+        " a (title, fields[, description]) or (title, description, fields)"
+        " tuple, or a dict with 'fields'."
     )
+
+
+def _is_text(value: t.Any) -> bool:
+    from .i18n import LazyString
+
+    return isinstance(value, (str, LazyString))
 
 
 def _unstorable(value: t.Any) -> bool:

@@ -651,3 +651,14 @@ def test_form_outside_a_request_with_errors(app: Flask, chat, manager):
     with pytest.raises(ConfigFormError):
         form.save()
     assert count_configs(manager) == 0
+
+
+def test_fieldset_tuples_in_either_order() -> None:
+    from flask_integrations.forms import Fieldset, _as_fieldset
+
+    expected = Fieldset("Where", ("url", "channel"), "Pick a channel.")
+    assert _as_fieldset(("Where", ("url", "channel"), "Pick a channel.")) == expected
+    assert _as_fieldset(("Where", "Pick a channel.", ["url", "channel"])) == expected
+    assert _as_fieldset(("Where", ["url"])) == Fieldset("Where", ("url",), None)
+    with pytest.raises(ValueError, match="Invalid fieldset"):
+        _as_fieldset(("Where", "only text"))
