@@ -439,11 +439,6 @@ def record_undelivered(app: Flask, job: DeliveryJob, error: str) -> None:
 # -- the log and the state ------------------------------------------------------
 
 
-def _engine(manager: IntegrationManager) -> sa.Engine:
-    bind = manager.session.get_bind(mapper=sa.inspect(manager.config_model))
-    return bind.engine if isinstance(bind, sa.Connection) else bind
-
-
 def _metadata(manager: IntegrationManager) -> sa.MetaData:
     return t.cast(sa.MetaData, manager.config_model.__table__.metadata)
 
@@ -460,7 +455,7 @@ def log_attempt(
     table = get_log_table(_metadata(manager))
     limit = int(current_app.config["INTEGRATIONS_DELIVERY_LOG_LIMIT"])
     outcome_name = {"retry": "retrying"}.get(outcome.kind, outcome.kind)
-    with _engine(manager).begin() as connection:
+    with manager.engine().begin() as connection:
         connection.execute(
             sa.insert(table).values(
                 delivery_id=job.delivery_id,
@@ -519,7 +514,7 @@ def get_state(manager: IntegrationManager, config_id: int) -> sa.RowMapping | No
 
 def _pause_remaining(manager: IntegrationManager, config_id: int) -> float:
     table = get_state_table(_metadata(manager))
-    with _engine(manager).connect() as connection:
+    with manager.engine().connect() as connection:
         until = connection.execute(
             sa.select(table.c.paused_until).where(table.c.config_id == config_id)
         ).scalar()
@@ -547,7 +542,7 @@ def _ensure_state_row(engine: sa.Engine, table: sa.Table, config_id: int) -> Non
 def record_success(manager: IntegrationManager, config_id: int) -> None:
     """A delivery (or a test) succeeded: reset the failure count and pause."""
     table = get_state_table(_metadata(manager))
-    engine = _engine(manager)
+    engine = manager.engine()
     _ensure_state_row(engine, table, config_id)
     with engine.begin() as connection:
         connection.execute(
@@ -576,7 +571,7 @@ def record_failure(
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     table = get_state_table(_metadata(manager))
-    engine = _engine(manager)
+    engine = manager.engine()
     now = utcnow()
     _ensure_state_row(engine, table, config.id)
     with engine.begin() as connection:
@@ -643,7 +638,7 @@ def _auto_disable(
 def clear_disabled_reason(manager: IntegrationManager, config_id: int) -> None:
     """Forget why a configuration was disabled (it was enabled again)."""
     table = get_state_table(_metadata(manager))
-    with _engine(manager).begin() as connection:
+    with manager.engine().begin() as connection:
         connection.execute(
             sa.update(table)
             .where(table.c.config_id == config_id)

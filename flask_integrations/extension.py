@@ -84,6 +84,7 @@ class IntegrationsState:
         self._registered: set[type[Integration]] = set()
         self._failed: set[type[Integration]] = set()
         self._synced_version = -1
+        self._csrf_exempted = False
         #: The app's delivery dispatcher, built on first use.
         self.dispatcher: t.Any = None
 
@@ -142,9 +143,12 @@ class IntegrationsState:
     def exempt_integration_routes_from_csrf(self, app: Flask) -> None:
         """Exempt the integrations' own routes from Flask-WTF's CSRFProtect,
         whether it was set up before or after this extension."""
+        if self._csrf_exempted:
+            return
         csrf = app.extensions.get("csrf")
         if csrf is not None:
             csrf.exempt(INTEGRATION_ROUTE_VIEW)
+            self._csrf_exempted = True
 
     def before_request(self) -> None:
         """Catch up with registrations and configuration changes."""

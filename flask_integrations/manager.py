@@ -164,6 +164,11 @@ class IntegrationManager:
             return source
         return source()
 
+    def engine(self) -> sa.Engine:
+        """The engine the configurations live on (inside the app context)."""
+        bind = self.session.get_bind(mapper=sa.inspect(self.config_model))
+        return bind.engine if isinstance(bind, sa.Connection) else bind
+
     @contextlib.contextmanager
     def _app_context(self) -> t.Iterator[None]:
         app = self.app
@@ -349,10 +354,8 @@ class IntegrationManager:
 
     def _save_upgrade(self, before: dict[str, t.Any], after: dict[str, t.Any]) -> None:
         with self._app_context():
-            bind = self.session.get_bind(mapper=sa.inspect(self.config_model))
-            engine = bind.engine if isinstance(bind, sa.Connection) else bind
             try:
-                save_upgrade(engine, self.config_model, before, after)
+                save_upgrade(self.engine(), self.config_model, before, after)
             except sa.exc.SQLAlchemyError:
                 logger.warning(
                     "Could not save the upgraded settings of configuration %s;"
@@ -533,9 +536,7 @@ class IntegrationManager:
                     "flask_integrations.changes", PendingChanges()
                 ).tables.add(table)
                 return
-            bind = session.get_bind(mapper=mapper)
-            engine = bind.engine if isinstance(bind, sa.Connection) else bind
-            with engine.begin() as own_connection:
+            with self.engine().begin() as own_connection:
                 bump_generation(own_connection, table.metadata)
         with self.lock:
             self._cache.clear()
