@@ -40,6 +40,7 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "INTEGRATIONS_ACTOR": None,
     "INTEGRATIONS_CONFIG_CACHE_SIZE": 512,
     "INTEGRATIONS_SYNC_INTERVAL": 0,
+    "INTEGRATIONS_WATCH_CHANGES": True,
     "INTEGRATIONS_DISCOVER": False,
     "INTEGRATIONS_PAGE_SIZE": 25,
     "INTEGRATIONS_OUTBOUND_ALLOWLIST": (),
@@ -152,10 +153,12 @@ class IntegrationsState:
 
     def before_request(self) -> None:
         """Catch up with registrations and configuration changes."""
-        self.exempt_integration_routes_from_csrf(current_app)
+        if not self._csrf_exempted:
+            self.exempt_integration_routes_from_csrf(current_app)
         if request.endpoint == "static":
             return
-        self.sync_registrations()
+        if self._synced_version != self.extension._version:
+            self.sync_registrations()
         self.manager.check_expired()
 
 
@@ -234,6 +237,7 @@ class FlaskIntegrations:
             app=app,
             cache_size=int(app.config["INTEGRATIONS_CONFIG_CACHE_SIZE"]),
             sync_interval=float(app.config["INTEGRATIONS_SYNC_INTERVAL"]),
+            watch_changes=bool(app.config["INTEGRATIONS_WATCH_CHANGES"]),
         )
         state = IntegrationsState(self, manager, db)
         app.extensions["integrations"] = state

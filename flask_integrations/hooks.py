@@ -12,15 +12,28 @@ import logging
 import typing as t
 
 from blinker import ANY, Signal
-from flask import current_app, has_app_context
+from flask import current_app
+from flask.globals import _cv_app
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from flask import Flask
+
     from .integration import Integration
 
 logger = logging.getLogger("flask_integrations")
+
+
+def current_app_or_none() -> Flask | None:
+    """The app of the current app context, or ``None`` outside one.
+
+    Signal receivers run this on every send, so it reads Flask's context
+    variable directly instead of going through two proxies.
+    """
+    ctx = _cv_app.get(None)
+    return ctx.app if ctx is not None else None
 
 
 class IntegrationHook:
@@ -59,13 +72,14 @@ class IntegrationHook:
         When several apps share integration classes, each app's hooks act
         only inside that app's context.
         """
-        manager = self.integration.integration_mgr
-        if manager.app_gone:
-            return False
-        app = manager.app
-        if app is None or not has_app_context():
+        app_ref = self.integration.integration_mgr._app_ref
+        if app_ref is None:
             return True
-        return current_app._get_current_object() is app  # type: ignore[attr-defined]
+        app = app_ref()
+        if app is None:
+            return False
+        current = current_app_or_none()
+        return current is None or current is app
 
 
 class SignalHook(IntegrationHook):

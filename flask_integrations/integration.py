@@ -154,6 +154,8 @@ class Integration:
     def __init__(self, integration_mgr: IntegrationManager) -> None:
         self.integration_mgr = integration_mgr
         self.enabled = False
+        # The manager's cached answer to get_configs() with no filter.
+        self._enabled_configs: tuple[ConfigSnapshot, ...] | None = None
         self.hooks: set[IntegrationHook] = set()
         #: Why the last :meth:`enable_integration` failed, or ``None``.
         self.failure: IntegrationFailure | None = None
@@ -396,7 +398,13 @@ class Integration:
         :return: Read-only snapshots, cached per distinct filter.
         :raises InvalidConfigFilterError: A filter names an unknown column.
         """
-        filter_kwargs.setdefault("enabled", True)
+        if not filter_kwargs:
+            cached = self._enabled_configs
+            if cached is not None:
+                return list(cached)
+            filter_kwargs = {"enabled": True}
+        else:
+            filter_kwargs.setdefault("enabled", True)
         return self.integration_mgr.get_integration_configs(type(self), **filter_kwargs)
 
     def create_config(self, save: bool = False, **kwargs: t.Any) -> t.Any:

@@ -33,9 +33,10 @@ from .errors import (
 from .integration import Integration, resolve_integration_id
 from .models import CONFIG_GENERATION_KEY, as_settings_dict, get_sync_table
 from .signals import config_deleted, config_saved
-from .snapshot import ConfigSnapshot
+from .snapshot import ConfigSnapshot, frozen_defaults, snapshot_class
 from .tracking import PendingChanges, bump_generation, has_uncommitted_changes
 from .upgrades import migrate, needs_upgrade, save_upgrade
+from .watch import ChangeWatcher, make_watcher
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .hooks import TemplateHook
@@ -45,6 +46,9 @@ logger = logging.getLogger("flask_integrations")
 SessionSource = Session | scoped_session[Session] | t.Callable[[], Session]
 CacheKey = tuple[str | None, tuple[tuple[str, t.Any], ...]]
 IntegrationRef = type[Integration] | Integration | str | None
+
+#: The cache key filter of ``integration.get_configs()`` with no arguments.
+_ENABLED_ONLY = (("enabled", ("bool", True)),)
 
 _managers: weakref.WeakSet[IntegrationManager] = weakref.WeakSet()
 
@@ -105,6 +109,9 @@ class IntegrationManager:
     :param cache_size: How many distinct configuration queries to cache.
     :param sync_interval: Seconds between two database checks of
         :meth:`check_expired`; ``0`` checks every time.
+    :param watch_changes: Let :meth:`check_expired` skip reading the
+        generation counter while a :class:`~flask_integrations.watch.ChangeWatcher`
+        says nothing was committed (SQLite files, PostgreSQL).
     """
 
     def __init__(
@@ -115,6 +122,7 @@ class IntegrationManager:
         app: Flask | None = None,
         cache_size: int = 512,
         sync_interval: float = 0.0,
+        watch_changes: bool = True,
     ) -> None:
         self.config_model = config_model
         self.enabled = True
@@ -131,7 +139,11 @@ class IntegrationManager:
         self._generation: int | None = None
         self._last_sync = 0.0
         self._sync_failing = False
+        self.watch_changes = watch_changes
+        self._watcher: ChangeWatcher | None = None
         self._columns = tuple(a.key for a in sa.inspect(config_model).column_attrs)
+        #: The :class:`ConfigSnapshot` subclass for ``config_model``'s columns.
+        self.snapshot_class = snapshot_class(self._columns)
         self.sync_table = get_sync_table(config_model.__table__.metadata)
         _managers.add(self)
 
@@ -247,6 +259,9 @@ class IntegrationManager:
             self._classes[integration_id] = cls
             self._instances[integration_id] = instance
             self._needs_recalc = True
+            # Cached snapshots of its (until now orphaned) configurations
+            # lack its default settings.
+            self._forget_cached()
         return instance
 
     def unregister_integration_class(self, cls: type[Integration]) -> None:
@@ -264,10 +279,10 @@ class IntegrationManager:
                 raise IntegrationNotRegisteredError(
                     getattr(cls, "integration_id", None)
                 )
+            self._forget_cached()
             instance = self._instances.pop(integration_id)
             del self._classes[integration_id]
             instance.disable_integration()
-            self._cache.clear()
 
     def get_integration_classes(self) -> list[type[Integration]]:
         """Return the registered integration classes, in registration order."""
@@ -326,10 +341,32 @@ class IntegrationManager:
             # Saving in a transaction of its own is only safe when the caller
             # has none open (an in-memory SQLite connection is shared).
             values = self._upgrade_settings(values, save=separate)
-            snapshots = tuple(ConfigSnapshot(self, v) for v in values)
+            defaults: dict[str, dict[str, t.Any]] = {}
+            snapshots = tuple(
+                self.snapshot_class(self, v, self._defaults_for(v, defaults))
+                for v in values
+            )
             if cacheable:
                 self._cache.put(key, snapshots)
+                instance = self._instances.get(key[0] or "")
+                if (
+                    instance is not None
+                    and key[1] == _ENABLED_ONLY
+                    and self._cache.size > 0
+                ):
+                    # Integration.get_configs() reads this without the lock.
+                    instance._enabled_configs = snapshots
             return list(snapshots)
+
+    def _defaults_for(
+        self, values: dict[str, t.Any], known: dict[str, dict[str, t.Any]]
+    ) -> dict[str, t.Any]:
+        """The read-only default settings of a row's integration, computed
+        once per integration in ``known``."""
+        integration_id = values.get("integration_id") or ""
+        if integration_id not in known:
+            known[integration_id] = frozen_defaults(self, integration_id)
+        return known[integration_id]
 
     def _upgrade_settings(
         self, rows: list[dict[str, t.Any]], save: bool
@@ -403,11 +440,21 @@ class IntegrationManager:
         key = self._cache_key(integration_cls, filter_kwargs)
         with self.lock:
             self._cache.pop(key)
+            instance = self._instances.get(key[0] or "")
+            if instance is not None and key[1] == _ENABLED_ONLY:
+                instance._enabled_configs = None
 
     def clear_all_configs_cache(self) -> None:
         """Forget every cached configuration query."""
         with self.lock:
-            self._cache.clear()
+            self._forget_cached()
+
+    def _forget_cached(self) -> None:
+        """Empty the cache, including each integration's copy of its enabled
+        configurations (the manager's lock is held)."""
+        self._cache.clear()
+        for instance in self._instances.values():
+            instance._enabled_configs = None
 
     def _cache_key(
         self, integration_cls: IntegrationRef, filter_kwargs: dict[str, t.Any]
@@ -454,6 +501,11 @@ class IntegrationManager:
         CLI commands. When expired, clears the cache and enables or disables
         integrations to match the stored configurations. A database error is
         logged and retried at the next call.
+
+        The generation counter is read only when the manager's
+        :class:`~flask_integrations.watch.ChangeWatcher` says something may
+        have been committed since the last check (or cannot tell), so a
+        check usually costs no query.
         """
         if not self.enabled:
             return
@@ -463,6 +515,12 @@ class IntegrationManager:
             and self.sync_interval > 0
             and now - self._last_sync < self.sync_interval
         ):
+            return
+        # Asked before the counter is read, so a commit landing in between is
+        # seen now or reported by the watcher next time.
+        maybe_changed = self._get_watcher().changed()
+        if not (maybe_changed or self._needs_recalc):
+            self._last_sync = now
             return
         try:
             if self.is_expired():
@@ -480,6 +538,21 @@ class IntegrationManager:
                 )
             self._sync_failing = True
 
+    def _get_watcher(self) -> ChangeWatcher:
+        watcher = self._watcher
+        if watcher is None:
+            with self.lock:
+                if self._watcher is None:
+                    self._watcher = ChangeWatcher()
+                    if self.watch_changes:
+                        with self._app_context():
+                            self._watcher = make_watcher(
+                                self.engine(), self._generation_query()
+                            )
+                        weakref.finalize(self, self._watcher.close)
+                watcher = self._watcher
+        return watcher
+
     def reload(self) -> None:
         """Clear the cache and re-evaluate which integrations are enabled.
 
@@ -490,7 +563,7 @@ class IntegrationManager:
         with self.lock:
             with self._reading() as (connection, committed_view, _):
                 if not committed_view:
-                    self._cache.clear()
+                    self._forget_cached()
                     self._needs_recalc = True
                     return
                 generation = self._read_generation(connection)
@@ -501,7 +574,7 @@ class IntegrationManager:
                         .distinct()
                     ).scalars()
                 )
-            self._cache.clear()
+            self._forget_cached()
             self._generation = generation
             self._needs_recalc = False
             for integration_id, instance in list(self._instances.items()):
@@ -511,11 +584,13 @@ class IntegrationManager:
                     instance.disable_integration()
 
     def _read_generation(self, connection: sa.Connection) -> int:
+        return int(connection.execute(self._generation_query()).scalar() or 0)
+
+    def _generation_query(self) -> sa.Select[t.Any]:
         table = self.sync_table
-        value = connection.execute(
-            sa.select(table.c.generation).where(table.c.name == CONFIG_GENERATION_KEY)
-        ).scalar()
-        return int(value or 0)
+        return sa.select(table.c.generation).where(
+            table.c.name == CONFIG_GENERATION_KEY
+        )
 
     def mark_changed(self) -> None:
         """Announce configuration changes made with raw SQL.
@@ -539,14 +614,14 @@ class IntegrationManager:
             with self.engine().begin() as own_connection:
                 bump_generation(own_connection, table.metadata)
         with self.lock:
-            self._cache.clear()
+            self._forget_cached()
             self._needs_recalc = True
 
     def handle_commit(self, changes: PendingChanges) -> None:
         """Act on configuration changes this process just committed: clear
         the cache, re-evaluate enabled integrations, send the signals."""
         with self.lock:
-            self._cache.clear()
+            self._forget_cached()
             self._needs_recalc = True
             try:
                 self.reload()
@@ -568,7 +643,7 @@ class IntegrationManager:
                 if values["id"] not in fresh:
                     continue
                 values = fresh[values["id"]]
-            snapshot = ConfigSnapshot(self, values)
+            snapshot = self.snapshot_class(self, values)
             if change.deleted:
                 config_deleted.send(self, config=snapshot)
             else:
@@ -645,11 +720,13 @@ class IntegrationManager:
         with self.lock:
             for instance in list(self._instances.values()):
                 instance.disable_integration()
+            self._forget_cached()
             self._instances.clear()
             self._classes.clear()
-            self._cache.clear()
             self._needs_recalc = False
             self.enabled = False
+            if self._watcher is not None:
+                self._watcher.close()
         _managers.discard(self)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import pickle
 import threading
 import typing as t
 
@@ -350,7 +353,7 @@ def test_snapshot_is_read_only(chat, manager, count_queries):
     assert manager.get_integration_configs()[0].get("color") == "red"
 
 
-def test_mutating_returned_values_does_not_change_the_cache(chat, count_queries):
+def test_values_read_from_snapshots_are_read_only(chat, count_queries):
     add(
         chat,
         "ops",
@@ -360,11 +363,18 @@ def test_mutating_returned_values_does_not_change_the_cache(chat, count_queries)
     configs = chat.get_configs()
     snapshot = configs[0]
 
-    snapshot.settings["color"] = "green"
-    snapshot.settings["nested"]["a"] = 100
-    snapshot.get("nested")["a"] = 200
-    snapshot.get("tags").append("y")
-    snapshot.extra_data["info"]["b"] = 300
+    attempts = [
+        lambda: snapshot.settings.__setitem__("color", "green"),
+        lambda: snapshot.settings["nested"].__setitem__("a", 100),
+        lambda: snapshot.get("nested").update(a=200),
+        lambda: snapshot.get("tags").append("y"),
+        lambda: snapshot.get("tags").__iadd__(["y"]),
+        lambda: snapshot.extra_data["info"].pop("b"),
+        lambda: snapshot.settings.setdefault("new", 1),
+    ]
+    for attempt in attempts:
+        with pytest.raises(TypeError, match="read-only"):
+            attempt()
     configs.clear()
 
     with count_queries() as queries:
@@ -375,6 +385,29 @@ def test_mutating_returned_values_does_not_change_the_cache(chat, count_queries)
     assert fresh[0].get("nested") == {"a": 1}
     assert fresh[0].get("tags") == ["x"]
     assert fresh[0].extra_data == {"info": {"b": 2}}
+
+
+def test_copies_of_snapshot_values_are_plain_and_mutable(chat):
+    add(chat, "ops", settings={"nested": {"a": [1]}, "tags": ["x"]})
+    snapshot = chat.get_configs()[0]
+
+    settings = copy.deepcopy(snapshot.settings)
+    settings["nested"]["a"].append(2)
+    tags = copy.copy(snapshot.get("tags"))
+    tags.append("y")
+    as_dict = snapshot.as_dict()
+    as_dict["settings"]["tags"].append("z")
+
+    assert type(settings) is dict and type(settings["nested"]["a"]) is list
+    assert settings == {"nested": {"a": [1, 2]}, "tags": ["x"]}
+    assert tags == ["x", "y"]
+    assert json.loads(json.dumps(snapshot.settings)) == {
+        "nested": {"a": [1]},
+        "tags": ["x"],
+    }
+    assert isinstance(snapshot.get("tags"), list)
+    assert pickle.loads(pickle.dumps(snapshot.settings)) == snapshot.settings
+    assert chat.get_configs()[0].settings == {"nested": {"a": [1]}, "tags": ["x"]}
 
 
 def test_snapshots_outlive_the_app_context_and_session(

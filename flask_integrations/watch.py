@@ -1,0 +1,252 @@
+"""Cheap detection of committed changes for the per-request staleness check.
+
+The generation counter in the sync table is the authority on whether
+configurations changed. Reading it through the session costs a pool
+checkout, a query and a reset on every request; a watcher answers the same
+question more cheaply: *could* anything have been committed since the last
+time it was asked? Only when it says yes (or cannot tell) does the manager
+read the counter through the session and reload.
+
+- SQLite files: the header of the database file (:class:`SQLiteWatcher`),
+  no query at all.
+- Other databases: the counter itself, read on an autocommit connection of
+  the watcher's own (:class:`CounterWatcher`), one round trip.
+
+A watcher that loses its connection, or runs in a forked child, answers
+"changed" until it has a working connection again, so a change is never
+missed; it only costs the query it was meant to save.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+import time
+import typing as t
+
+import sqlalchemy as sa
+
+logger = logging.getLogger("flask_integrations")
+
+#: Seconds between two attempts to reconnect a broken watcher.
+RECONNECT_DELAY = 5.0
+
+_inherited: list[t.Any] = []
+
+
+class ChangeWatcher:
+    """Tells whether the database may have changed since the last call.
+
+    This base class does not know, so it always answers ``True`` (the
+    manager then reads the counter each time).
+    """
+
+    def changed(self) -> bool:
+        """Whether anything may have been committed since the last call."""
+        return True
+
+    def close(self) -> None:
+        """Release the watcher's connection, if any."""
+
+
+class _ConnectionWatcher(ChangeWatcher):
+    """A watcher holding one DBAPI connection of its own, detached from the
+    engine's pool, recreated after errors and in forked children."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._connection: t.Any = None
+        self._pid = 0
+        self._retry_at = 0.0
+        # engine.dispose() closes the watcher's connection too.
+        sa.event.listen(engine, "engine_disposed", self._on_engine_disposed)
+
+    def _on_engine_disposed(self, engine: sa.Engine) -> None:
+        self.close()
+        self._retry_at = 0.0
+
+    def changed(self) -> bool:
+        with self._lock:
+            if self._connection is not None and self._pid != os.getpid():
+                self._abandon()
+            if self._connection is None:
+                return self._start()
+            try:
+                return self._poll(self._connection)
+            except Exception:
+                logger.warning(
+                    "Lost the connection that watches for configuration changes;"
+                    " reading the generation counter on every check until it is"
+                    " back.",
+                    exc_info=True,
+                )
+                self._discard()
+                return True
+
+    def _start(self) -> bool:
+        now = time.monotonic()
+        if now < self._retry_at:
+            return True
+        connection = None
+        try:
+            fairy = self._engine.raw_connection()
+            fairy.detach()
+            connection = fairy.dbapi_connection
+            self._prepare(connection)
+            self._poll(connection)
+        except Exception:
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.close()
+            logger.warning(
+                "Could not open a connection to watch for configuration changes;"
+                " will retry.",
+                exc_info=True,
+            )
+            self._retry_at = now + RECONNECT_DELAY
+            return True
+        self._connection = connection
+        self._pid = os.getpid()
+        # Whatever was committed before it started watching is unknown.
+        return True
+
+    def _discard(self) -> None:
+        connection, self._connection = self._connection, None
+        self._retry_at = time.monotonic() + RECONNECT_DELAY
+        with contextlib.suppress(Exception):
+            connection.close()
+
+    def _abandon(self) -> None:
+        # A connection inherited through fork() belongs to the parent: closing
+        # it (even by garbage collection) would end the parent's session.
+        _inherited.append(self._connection)
+        self._connection = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is None:
+                return
+            if self._pid == os.getpid():
+                self._discard()
+            else:
+                self._abandon()
+
+    def _prepare(self, connection: t.Any) -> None:
+        """Set the new connection up."""
+
+    def _poll(self, connection: t.Any) -> bool:
+        """Whether a change was committed since the last poll."""
+        raise NotImplementedError
+
+
+class SQLiteWatcher(ChangeWatcher):
+    """Watches a SQLite database file.
+
+    In rollback-journal mode, every commit increments the *file change
+    counter* in the database header before the commit completes, so one
+    ``pread()`` of the header answers. In WAL mode the header does not
+    change, and ``PRAGMA data_version`` on a connection of the watcher's own
+    answers instead. Either way a "no change" answer is always right.
+
+    :param path: The database file.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._wal: sqlite3.Connection | None = None
+        self._token: object = None
+
+    def changed(self) -> bool:
+        with self._lock:
+            try:
+                token = self._read_token()
+            except (OSError, sqlite3.Error):
+                self._close()
+                return True
+            changed = token != self._token
+            self._token = token
+            return changed
+
+    def _read_token(self) -> object:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        header = os.pread(self._fd, 28, 0)
+        if len(header) < 28:
+            return None  # an empty file: nothing was ever committed
+        if header[18] != 2:
+            return header[24:28]  # the file change counter
+        if self._wal is None:
+            self._wal = sqlite3.connect(self.path, check_same_thread=False)
+        # fetchall() finishes the statement, so no read lock is left behind.
+        return ("wal", self._wal.execute("PRAGMA data_version").fetchall()[0][0])
+
+    def _close(self) -> None:
+        fd, self._fd = self._fd, None
+        wal, self._wal = self._wal, None
+        self._token = None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if wal is not None:
+            with contextlib.suppress(sqlite3.Error):
+                wal.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+
+class CounterWatcher(_ConnectionWatcher):
+    """Reads the generation counter on an autocommit connection of its own:
+    one round trip, without the pool checkout and transaction reset a
+    session read costs.
+
+    :param engine: The engine of the configurations' database.
+    :param statement: The query returning the counter.
+    """
+
+    def __init__(self, engine: sa.Engine, statement: sa.Select[t.Any]) -> None:
+        super().__init__(engine)
+        self.sql = str(
+            statement.compile(
+                dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+            )
+        )
+        self._value: object = None
+
+    def _prepare(self, connection: t.Any) -> None:
+        self._engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
+        self._value = None
+
+    def _poll(self, connection: t.Any) -> bool:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self.sql)
+            value = cursor.fetchall()
+        finally:
+            cursor.close()
+        changed = bool(value != self._value)
+        self._value = value
+        return changed
+
+
+def make_watcher(engine: sa.Engine, statement: sa.Select[t.Any]) -> ChangeWatcher:
+    """Return the best watcher for ``engine``'s database.
+
+    :param statement: The query returning the generation counter.
+    """
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            # In memory, or a URI whose file this cannot tell: read the
+            # counter (cheap there) every time.
+            return ChangeWatcher()
+        return SQLiteWatcher(os.path.abspath(database))
+    return CounterWatcher(engine, statement)

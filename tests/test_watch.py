@@ -1,0 +1,312 @@
+"""The per-request staleness check: no query while nothing changed, and
+every change seen by the next request, whatever path it took."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import typing as t
+
+import pytest
+import sqlalchemy as sa
+from blinker import Namespace
+from flask_sqlalchemy import SQLAlchemy
+
+from flask_integrations import FlaskIntegrations, Integration, SignalHook, watch
+from tests.conftest import QueryCounter, make_app
+
+pinged = Namespace().signal("watch-pinged")
+
+
+class Watched(Integration):
+    integration_id = "tests.watch"
+    name = "Watched"
+
+    def initialize(self) -> None:
+        SignalHook(self, pinged, self.on_ping)
+
+    def on_ping(self, sender: list[str], **kwargs: t.Any) -> None:
+        sender.append(self.integration_id)
+
+
+class Worker:
+    """One app (as one worker process would hold it) on the shared database."""
+
+    def __init__(self, url: str, name: str, **config: t.Any) -> None:
+        self.db = SQLAlchemy()
+        self.extension = FlaskIntegrations(db=self.db, admin_required=lambda: True)
+        self.extension.register(Watched)
+        self.app = make_app(url, self.db, self.extension, name=name, **config)
+
+        @self.app.get("/ping")
+        def ping() -> dict[str, list[str]]:
+            received: list[str] = []
+            pinged.send(received)
+            return {"hooks": received}
+
+        self.client = self.app.test_client()
+
+    @property
+    def engine(self) -> sa.Engine:
+        with self.app.app_context():
+            return self.db.engine
+
+    def hooks(self) -> list[str]:
+        return t.cast(list[str], self.client.get("/ping").json["hooks"])
+
+    @contextlib.contextmanager
+    def counting(self) -> t.Iterator[QueryCounter]:
+        counter = QueryCounter()
+        engine = self.engine
+        sa.event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", counter)
+
+    def add_config(self, **values: t.Any) -> None:
+        with self.app.app_context():
+            integration = self.extension.manager.get_integration(Watched.integration_id)
+            integration.create_config(save=True, **values)
+
+    def close(self) -> None:
+        with self.app.app_context():
+            self.db.session.remove()
+            for engine in self.db.engines.values():
+                engine.dispose()
+
+
+@pytest.fixture
+def workers(shared_database_url: str) -> t.Iterator[tuple[Worker, Worker]]:
+    first = Worker(shared_database_url, "watch_first")
+    second = Worker(shared_database_url, "watch_second")
+    with first.app.app_context():
+        first.db.create_all()
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_a_request_runs_no_statement_through_the_engine_while_nothing_changed(
+    workers: tuple[Worker, Worker],
+) -> None:
+    first, _ = workers
+    assert first.hooks() == []
+
+    with first.counting() as queries:
+        assert first.hooks() == []
+        assert first.hooks() == []
+
+    assert len(queries) == 0
+
+
+def test_a_commit_by_another_worker_is_seen_by_the_next_request(
+    workers: tuple[Worker, Worker],
+) -> None:
+    first, second = workers
+    assert first.hooks() == []
+
+    second.add_config(name="on", enabled=True)
+
+    with first.counting() as queries:
+        assert first.hooks() == ["tests.watch"]
+    assert len(queries) > 0
+    with first.counting() as queries:
+        assert first.hooks() == ["tests.watch"]
+    assert len(queries) == 0
+
+
+def test_sqlite_in_wal_mode_is_watched_too(tmp_path: t.Any) -> None:
+    url = f"sqlite:///{tmp_path / 'wal.sqlite3'}"
+    first, second = Worker(url, "wal_first"), Worker(url, "wal_second")
+    try:
+        with first.app.app_context():
+            first.db.create_all()
+            with first.db.engine.connect() as connection:
+                mode = connection.exec_driver_sql("PRAGMA journal_mode=WAL").scalar()
+        assert mode == "wal"
+        assert first.hooks() == []
+        with first.counting() as queries:
+            assert first.hooks() == []
+        assert len(queries) == 0
+
+        second.add_config(name="on", enabled=True)
+
+        assert first.hooks() == ["tests.watch"]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_in_memory_database_reads_the_counter_every_time(
+    db: SQLAlchemy, integrations: FlaskIntegrations
+) -> None:
+    app = make_app("sqlite://", db, integrations)
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    client.get("/integrations/")
+    counter = QueryCounter()
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", counter)
+    client.get("/nowhere")
+    assert len(counter) == 1
+
+
+def test_watching_can_be_switched_off(shared_database_url: str) -> None:
+    worker = Worker(shared_database_url, "unwatched", INTEGRATIONS_WATCH_CHANGES=False)
+    try:
+        with worker.app.app_context():
+            worker.db.create_all()
+        worker.hooks()
+        with worker.counting() as queries:
+            worker.hooks()
+        assert len(queries) == 1
+    finally:
+        worker.close()
+
+
+def test_mark_changed_reaches_the_other_workers(
+    workers: tuple[Worker, Worker],
+) -> None:
+    first, second = workers
+    assert first.hooks() == []
+
+    with second.app.app_context():
+        model = second.extension.manager.config_model
+        second.db.session.execute(
+            sa.insert(model.__table__).values(
+                integration_id=Watched.integration_id,
+                name="raw",
+                enabled=True,
+                settings={},
+                extra_data={},
+                version=1,
+                settings_version=0,
+            )
+        )
+        second.extension.manager.mark_changed()
+        second.db.session.commit()
+
+    assert first.hooks() == ["tests.watch"]
+
+
+def watching_backends(engine: sa.Engine) -> list[int]:
+    """The PostgreSQL backends of watchers: idle, last query the counter."""
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname ="
+                    " current_database() AND pid <> pg_backend_pid()"
+                    " AND query LIKE 'SELECT flask_integrations_sync.generation%'"
+                    " AND state = 'idle'"
+                )
+            ).scalars()
+        )
+
+
+def test_a_raw_counter_bump_is_seen_by_the_next_request(
+    workers: tuple[Worker, Worker],
+) -> None:
+    first, second = workers
+    second.add_config(name="off", enabled=False)
+    assert first.hooks() == []
+    with second.engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE flask_integrations_config SET enabled = true")
+        )
+        connection.execute(
+            sa.text("UPDATE flask_integrations_sync SET generation = generation + 1")
+        )
+
+    assert first.hooks() == ["tests.watch"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_each_check_is_one_round_trip_on_a_connection_of_its_own(
+    workers: tuple[Worker, Worker],
+) -> None:
+    first, second = workers
+    first.hooks()
+    backends = watching_backends(second.engine)
+    assert len(backends) == 1
+
+    first.hooks()
+    first.hooks()
+
+    assert watching_backends(second.engine) == backends
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_lost_watching_connection_falls_back_to_the_counter_then_reconnects(
+    workers: tuple[Worker, Worker],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first, second = workers
+    assert first.hooks() == []
+    backends = watching_backends(second.engine)
+    assert len(backends) == 1
+
+    with second.engine.connect() as connection:
+        connection.execute(
+            sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backends[0]}
+        )
+    second.add_config(name="on", enabled=True)
+
+    monkeypatch.setattr(watch, "RECONNECT_DELAY", 0.0)
+    with caplog.at_level(logging.WARNING, logger="flask_integrations"):
+        assert first.hooks() == ["tests.watch"]
+    assert "Lost the connection that watches" in caplog.text
+
+    first.hooks()  # reconnects
+    assert len(watching_backends(second.engine)) == 1
+    with first.counting() as queries:
+        assert first.hooks() == ["tests.watch"]
+    assert len(queries) == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_disposing_the_engine_closes_the_watching_connection(
+    workers: tuple[Worker, Worker],
+) -> None:
+    first, second = workers
+    first.hooks()
+    assert len(watching_backends(second.engine)) == 1
+
+    first.engine.dispose()
+
+    assert watching_backends(second.engine) == []
+    second.add_config(name="on", enabled=True)
+    assert first.hooks() == ["tests.watch"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="Needs os.fork().")
+def test_a_forked_child_leaves_the_parents_watcher_alone(
+    workers: tuple[Worker, Worker], caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = workers
+    assert first.hooks() == []
+
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        status = 1
+        try:
+            with first.app.app_context():
+                first.extension.manager.check_expired()
+                first.extension.manager.shutdown()
+            status = 0
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+    second.add_config(name="on", enabled=True)
+    with caplog.at_level(logging.WARNING, logger="flask_integrations"):
+        assert first.hooks() == ["tests.watch"]
+    assert "Lost the connection" not in caplog.text
+    with first.counting() as queries:
+        assert first.hooks() == ["tests.watch"]
+    assert len(queries) == 0
