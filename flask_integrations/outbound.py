@@ -595,7 +595,8 @@ def _origin(url: httpx.URL) -> tuple[str, bytes, int]:
 
 class OutboundClient:
     """Sends HTTP requests to other services with the checks of
-    :func:`check_url`, timeouts and a bounded response size.
+    :func:`~flask_integrations.outbound.check_url`, timeouts and a bounded
+    response size.
 
     A client holds no connection between requests and is safe to share
     between threads. Responses of any status are returned; failures to get
@@ -606,7 +607,8 @@ class OutboundClient:
         though not public. ``None`` reads ``INTEGRATIONS_OUTBOUND_ALLOWLIST``
         from the current app at each request.
     :param resolver: ``resolve(host, port) -> list[str]``. ``None`` uses
-        ``INTEGRATIONS_OUTBOUND_RESOLVER`` or :func:`default_resolver`.
+        ``INTEGRATIONS_OUTBOUND_RESOLVER`` or
+        :func:`~flask_integrations.outbound.default_resolver`.
     :param connect_timeout: Seconds to connect (and finish the TLS
         handshake) to one address.
     :param read_timeout: Seconds to wait for each piece of the response
