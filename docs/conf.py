@@ -171,6 +171,11 @@ REDIRECTS = {
 }
 # Sections of old pages that went to another page than the rest.
 REDIRECT_ANCHORS = {
+    "authoring": {
+        "hooks": "guides/hooks",
+        "changing-the-shape-of-settings": "guides/migrations",
+    },
+    "deliveries": {"rq-workers": "guides/rq"},
     "deployment": {"many-processes": "guides/workers"},
 }
 

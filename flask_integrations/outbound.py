@@ -77,10 +77,16 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: Seconds for both connect and read, or a ``(connect, read)`` pair.
 TimeoutSpec = float | tuple[float, float]
 
+#: Seconds to connect to one address (TLS handshake included).
 DEFAULT_CONNECT_TIMEOUT = 3.0
+#: Seconds to wait for each piece of the response, or to send each piece of
+#: the request.
 DEFAULT_READ_TIMEOUT = 10.0
+#: Seconds for the whole request, redirects and body included.
 DEFAULT_TOTAL_TIMEOUT = 30.0
+#: The largest response body accepted, in bytes, after decoding.
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+#: The most redirects followed, when asked to follow them.
 DEFAULT_MAX_REDIRECTS = 5
 
 USER_AGENT = f"flask-integrations (python-httpx/{httpx.__version__})"

@@ -269,3 +269,47 @@ def test_the_quickstart_works_as_the_page_says(
     finally:
         with app.app_context():
             quickstart.db.engine.dispose()
+
+
+# -- the README's quickstart ---------------------------------------------------
+
+README = DOCS.parent / "README.md"
+
+
+def readme_app_source() -> str:
+    """The README's Python example (its first Python code block)."""
+    text = README.read_text(encoding="utf-8")
+    match = re.search(r"```python\n(.*?)```", text, re.DOTALL)
+    assert match is not None, "The README has no Python example."
+    return match.group(1)
+
+
+def test_the_readme_example_works_as_it_says(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "app.py"
+    path.write_text(readme_app_source(), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("docs_readme_app", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        client = module.app.test_client()
+        add_url = "/integrations/acme.chat/configs/add/"
+        assert "Acme Chat" in client.get("/integrations/").text
+        page = client.get(add_url).text
+        added = client.post(
+            add_url,
+            data={"csrf_token": _csrf_token(page), "name": "ops", "enabled": "y"},
+        )
+        assert added.status_code == 302
+
+        client.post("/tickets", data={"title": "Printer"})
+
+        assert capsys.readouterr().out == "post 'Printer' to ops\n"
+        assert "`post 'Printer' to ops`" in README.read_text(encoding="utf-8")
+    finally:
+        del sys.modules[spec.name]
+        with module.app.app_context():
+            module.db.engine.dispose()
