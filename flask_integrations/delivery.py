@@ -7,7 +7,7 @@ current transaction commits (dropped if it rolls back). The dispatcher runs
 :func:`run_job` in a worker thread or process, which calls the integration's
 :meth:`~Integration.deliver` and records the attempt in the delivery log.
 
-Failures that may pass (network errors, timeouts, 408, 429, 5xx) are retried
+Failures that may pass (network errors, timeouts, 408, 425, 429, 5xx) are retried
 with exponential back-off and ±20 % jitter, respecting ``Retry-After``;
 others (other 3xx/4xx, refused URLs) are not. A configuration that keeps
 failing is paused, with growing pauses, and disabled after
@@ -39,6 +39,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .integration import Integration
     from .manager import IntegrationManager
     from .snapshot import ConfigSnapshot
+
+__all__ = ["DeliveryJob", "Outcome", "RetryPolicy", "run_job"]
 
 logger = logging.getLogger("flask_integrations")
 

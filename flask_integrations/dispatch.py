@@ -38,6 +38,15 @@ from werkzeug.utils import ImportStringError, import_string
 from .delivery import DeliveryJob, record_undelivered, run_job
 from .errors import IntegrationError
 
+__all__ = [
+    "Dispatcher",
+    "RQDispatcher",
+    "SyncDispatcher",
+    "ThreadPoolDispatcher",
+    "get_dispatcher",
+    "rq_perform",
+]
+
 logger = logging.getLogger("flask_integrations")
 
 
@@ -256,8 +265,9 @@ class RQDispatcher:
     """Puts deliveries on an RQ queue in Redis.
 
     Workers run ``rq worker --with-scheduler <queue>`` with the app's
-    package importable; each builds the app once from ``app_import`` (see
-    :func:`rq_perform`).
+    package importable, and build the app from ``app_import`` (see
+    :func:`rq_perform`): once per worker with ``-w rq.worker.SimpleWorker``,
+    once per job with RQ's default worker, which forks for every job.
 
     :param redis_url: The Redis server.
     :param app_import: ``"module:attr"`` naming the app or its factory.

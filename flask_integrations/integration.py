@@ -347,7 +347,7 @@ class Integration:
 
         Runs in a dispatcher's worker, with an app context. Use an
         :class:`~flask_integrations.OutboundClient` and return its response:
-        2xx is a success; network errors, timeouts, 408, 429 and 5xx are
+        2xx is a success; network errors, timeouts, 408, 425, 429 and 5xx are
         retried; anything else fails. Returning ``None`` counts as success.
 
         :param delivery: The job (``delivery.delivery_id`` stays the same

@@ -77,10 +77,16 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: Seconds for both connect and read, or a ``(connect, read)`` pair.
 TimeoutSpec = float | tuple[float, float]
 
+#: Seconds to connect to one address (TLS handshake included).
 DEFAULT_CONNECT_TIMEOUT = 3.0
+#: Seconds to wait for each piece of the response, or to send each piece of
+#: the request.
 DEFAULT_READ_TIMEOUT = 10.0
+#: Seconds for the whole request, redirects and body included.
 DEFAULT_TOTAL_TIMEOUT = 30.0
+#: The largest response body accepted, in bytes, after decoding.
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+#: The most redirects followed, when asked to follow them.
 DEFAULT_MAX_REDIRECTS = 5
 
 USER_AGENT = f"flask-integrations (python-httpx/{httpx.__version__})"
@@ -595,7 +601,8 @@ def _origin(url: httpx.URL) -> tuple[str, bytes, int]:
 
 class OutboundClient:
     """Sends HTTP requests to other services with the checks of
-    :func:`check_url`, timeouts and a bounded response size.
+    :func:`~flask_integrations.outbound.check_url`, timeouts and a bounded
+    response size.
 
     A client holds no connection between requests and is safe to share
     between threads. Responses of any status are returned; failures to get
@@ -606,7 +613,8 @@ class OutboundClient:
         though not public. ``None`` reads ``INTEGRATIONS_OUTBOUND_ALLOWLIST``
         from the current app at each request.
     :param resolver: ``resolve(host, port) -> list[str]``. ``None`` uses
-        ``INTEGRATIONS_OUTBOUND_RESOLVER`` or :func:`default_resolver`.
+        ``INTEGRATIONS_OUTBOUND_RESOLVER`` or
+        :func:`~flask_integrations.outbound.default_resolver`.
     :param connect_timeout: Seconds to connect (and finish the TLS
         handshake) to one address.
     :param read_timeout: Seconds to wait for each piece of the response

@@ -15,32 +15,50 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: Sent when an integration is enabled in this process. Sender: the integration.
-integration_enabled = _signals.signal("integration-enabled")
+# Each signal carries its description as its docstring, so that help() and
+# the API reference show it wherever the signal is imported from.
 
-#: Sent when an integration is disabled in this process. Sender: the integration.
-integration_disabled = _signals.signal("integration-disabled")
+integration_enabled = _signals.signal(
+    "integration-enabled",
+    doc="Sent when an integration is enabled in this process. Sender: the integration.",
+)
 
-#: Sent after a commit that created or changed a configuration, in the process
-#: that committed. Sender: the manager. Keyword arguments: ``config`` (a
-#: read-only snapshot) and ``created`` (bool).
-config_saved = _signals.signal("config-saved")
+integration_disabled = _signals.signal(
+    "integration-disabled",
+    doc="Sent when an integration is disabled in this process. Sender: the"
+    " integration.",
+)
 
-#: Sent after a commit that deleted a configuration, in the process that
-#: committed. Sender: the manager. Keyword argument: ``config`` (a read-only
-#: snapshot of the configuration as it was).
-config_deleted = _signals.signal("config-deleted")
+config_saved = _signals.signal(
+    "config-saved",
+    doc="Sent after a commit that created or changed a configuration, in the"
+    " process that committed. Sender: the manager. Keyword arguments:"
+    " ``config`` (a read-only snapshot) and ``created`` (bool).",
+)
 
-#: Sent when a delivery attempt failed. Sender: the integration. Keyword
-#: arguments: ``config`` (snapshot), ``delivery`` (the job), ``error`` and
-#: ``final`` (no retry will follow).
-delivery_failed = _signals.signal("delivery-failed")
+config_deleted = _signals.signal(
+    "config-deleted",
+    doc="Sent after a commit that deleted a configuration, in the process that"
+    " committed. Sender: the manager. Keyword argument: ``config`` (a"
+    " read-only snapshot of the configuration as it was).",
+)
 
-#: Sent when a delivery succeeded. Sender: the integration. Keyword
-#: arguments: ``config`` and ``delivery``.
-delivery_succeeded = _signals.signal("delivery-succeeded")
+delivery_failed = _signals.signal(
+    "delivery-failed",
+    doc="Sent when a delivery attempt failed. Sender: the integration. Keyword"
+    " arguments: ``config`` (snapshot), ``delivery`` (the job), ``error`` and"
+    " ``final`` (no retry will follow).",
+)
 
-#: Sent when a configuration was disabled because its deliveries kept
-#: failing. Sender: the integration. Keyword arguments: ``config`` (snapshot)
-#: and ``reason``.
-config_auto_disabled = _signals.signal("config-auto-disabled")
+delivery_succeeded = _signals.signal(
+    "delivery-succeeded",
+    doc="Sent when a delivery succeeded. Sender: the integration. Keyword"
+    " arguments: ``config`` and ``delivery``.",
+)
+
+config_auto_disabled = _signals.signal(
+    "config-auto-disabled",
+    doc="Sent when a configuration was disabled because its deliveries kept"
+    " failing. Sender: the integration. Keyword arguments: ``config``"
+    " (snapshot) and ``reason``.",
+)

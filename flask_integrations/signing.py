@@ -26,6 +26,17 @@ import uuid
 
 from .errors import WebhookVerificationError
 
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "SECRET_PREFIX",
+    "generate_secret",
+    "new_message_id",
+    "sign",
+    "signature_headers",
+    "verify",
+]
+
+#: Secrets that start with it are keyed with the base64 bytes that follow.
 SECRET_PREFIX = "whsec_"
 
 #: How far a timestamp may be from now, in seconds, before it is refused.

@@ -945,7 +945,8 @@ class ExtendedTemplatePage(Integration):
     config_template_name = "admin_pages_tests/extended_config.html"
 
 
-#: A page replacing the default one with what docs/authoring.rst says it gets.
+#: A page replacing the default one with what docs/guides/authoring.rst says it
+#: gets.
 STANDALONE_TEMPLATE = (
     '<p id="custom-marker">Custom form of {{ integration.name }}'
     "{% if config %} for {{ config.name }}{% endif %}</p>"

@@ -1,15 +1,18 @@
 """Alembic migrations for the extension's tables.
 
-The initial revision creates ``flask_integrations_config``,
-``flask_integrations_sync`` and ``flask_integrations_history`` on a branch
-labelled :data:`BRANCH_LABEL`. Apps that use Flask-Migrate (or Alembic
-directly) add :func:`version_location` to their ``version_locations`` and run
-``flask db upgrade heads``; see the deployment docs.
+The initial revision creates every table of the package
+(``flask_integrations_config``, ``_sync``, ``_history``, ``_delivery`` and
+``_delivery_state``) on a branch labelled :data:`BRANCH_LABEL`. Apps that use
+Flask-Migrate (or Alembic directly) add :func:`version_location` to their
+``version_locations`` and run ``flask db upgrade heads``; see the migrations
+guide.
 """
 
 from __future__ import annotations
 
 import os
+
+__all__ = ["BRANCH_LABEL", "VERSIONS_PATH", "version_location"]
 
 #: Absolute path of the folder holding the extension's revision files.
 VERSIONS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "versions")
