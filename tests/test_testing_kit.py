@@ -13,7 +13,7 @@ import pytest
 from blinker import Namespace
 from flask import Flask, current_app
 
-from flask_integrations import WebhookVerificationError
+from flask_integrations import IntegrationRegistrationError, WebhookVerificationError
 from flask_integrations.admin import TEST_ADMIN_ENVIRON_KEY
 from flask_integrations.contrib import WebhookIntegration
 from flask_integrations.dispatch import SyncDispatcher, get_dispatcher
@@ -21,6 +21,7 @@ from flask_integrations.signing import generate_secret
 from flask_integrations.testing import (
     IntegrationsReceiver,
     create_test_app,
+    dispose_test_app,
     find_form,
     make_admin_client,
 )
@@ -87,7 +88,7 @@ def test_registration_errors_surface_when_the_app_is_built() -> None:
     class Broken(HookIntegration):
         integration_id = "not valid!"
 
-    with pytest.raises(Exception, match="is not valid"):
+    with pytest.raises(IntegrationRegistrationError, match="is not valid"):
         create_test_app([Broken])
 
 
@@ -120,7 +121,7 @@ def test_a_token_of_another_app_does_not_pass(
     response = stranger.get(f"{PREFIX}/", environ_base={TEST_ADMIN_ENVIRON_KEY: token})
 
     assert response.status_code == 403
-    other_app.extensions["integrations"].manager.shutdown()
+    dispose_test_app(other_app)
 
 
 def test_submit_form_adds_edits_and_deletes_with_csrf_on(

@@ -56,6 +56,7 @@ __all__ = [
     "IntegrationsReceiver",
     "ReceivedRequest",
     "create_test_app",
+    "dispose_test_app",
     "find_form",
     "make_admin_client",
 ]
@@ -105,7 +106,9 @@ def create_test_app(
     return app
 
 
-def _dispose(app: Flask) -> None:
+def dispose_test_app(app: Flask) -> None:
+    """Tear down an app of :func:`create_test_app`: shut its integrations
+    down (disconnecting their hooks), drop its tables, close its database."""
     state = app.extensions["integrations"]
     db = app.extensions["sqlalchemy"]
     with app.app_context():
@@ -147,7 +150,7 @@ def integrations_app(
     app = create_test_app(classes, config)
     with app.app_context():
         yield app
-    _dispose(app)
+    dispose_test_app(app)
 
 
 @pytest.fixture
