@@ -6,7 +6,7 @@ import hmac
 import typing as t
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, render_template, request
+from flask import Flask, abort, current_app, render_template, request
 from werkzeug.utils import import_string
 from werkzeug.wrappers import Response
 
@@ -22,12 +22,19 @@ if t.TYPE_CHECKING:  # pragma: no cover
 TEST_ADMIN_ENVIRON_KEY = "flask_integrations.test_admin"
 
 
-def get_state() -> IntegrationsState:
-    """Return the current app's flask-integrations state."""
-    state = current_app.extensions.get("integrations")
+def get_state(app: Flask | None = None) -> IntegrationsState:
+    """Return the flask-integrations state of ``app`` (default: the current
+    app).
+
+    :raises IntegrationError: The extension is not set up on the app.
+    """
+    if app is None:
+        app = t.cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+    state = app.extensions.get("integrations")
     if state is None:
         raise IntegrationError(
-            f"flask-integrations is not initialized on the app '{current_app.name}'."
+            f"flask-integrations is not initialized on the app '{app.name}'."
+            " Call 'integrations.init_app(app)' first."
         )
     return t.cast("IntegrationsState", state)
 

@@ -26,8 +26,8 @@ import weakref
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from .admin import get_state
 from .delivery import DeliveryJob
-from .errors import IntegrationError
 
 __all__ = [
     "CaptureDispatcher",
@@ -78,18 +78,8 @@ class CapturedDelivery:
         )
 
 
-def _state(app: Flask) -> t.Any:
-    state = app.extensions.get("integrations")
-    if state is None:
-        raise IntegrationError(
-            f"flask-integrations is not initialized on the app '{app.name}'."
-            " Call 'integrations.init_app(app)' first."
-        )
-    return state
-
-
 def _config_name(app: Flask, job: DeliveryJob) -> str | None:
-    manager = _state(app).manager
+    manager = get_state(app).manager
     try:
         configs = manager.get_integration_configs(job.integration_id, id=job.config_id)
     except sa.exc.SQLAlchemyError:
@@ -101,7 +91,7 @@ def captures_everything(app: Flask) -> bool:
     """Whether ``app`` captures all its deliveries (the ``"capture"``
     dispatcher)."""
     return app.config.get("INTEGRATIONS_DISPATCHER") == "capture" or isinstance(
-        _state(app).dispatcher, CaptureDispatcher
+        get_state(app).dispatcher, CaptureDispatcher
     )
 
 
@@ -110,7 +100,7 @@ def capture(app: Flask, job: DeliveryJob) -> bool:
 
     :return: Whether it was captured (and so must not be sent).
     """
-    state = _state(app)
+    state = get_state(app)
     with _lock:
         outboxes = list(state.recorders)
     if captures_everything(app):
@@ -144,7 +134,7 @@ def record_deliveries(app: Flask | None = None) -> t.Iterator[list[CapturedDeliv
     """
     if app is None:
         app = t.cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
-    state = _state(app)
+    state = get_state(app)
     outbox: list[CapturedDelivery] = []
     with _lock:
         state.recorders.append(outbox)

@@ -20,7 +20,7 @@ from .errors import (
 )
 from .hooks import render_template_hooks
 from .i18n import gettext
-from .integration import Integration, resolve_integration_id
+from .integration import Integration, resolve_integration_id, switched_off
 from .manager import IntegrationManager
 from .models import get_default_config_model
 from .routing import IntegrationTemplateLoader
@@ -88,7 +88,7 @@ class IntegrationsState:
         self._failed: set[type[Integration]] = set()
         self._synced_version = -1
         self._csrf_exempted = False
-        self._switched_off = False
+        self._switched_off = switched_off(manager)
         #: The app's delivery dispatcher, built on first use.
         self.dispatcher: t.Any = None
         #: Deliveries captured for the whole app (``"capture"`` dispatcher).
@@ -161,11 +161,11 @@ class IntegrationsState:
             csrf.exempt(INTEGRATION_ROUTE_VIEW)
             self._csrf_exempted = True
 
-    def follow_switch(self, app: Flask) -> None:
+    def follow_switch(self) -> None:
         """Enable or disable integrations at once when ``INTEGRATIONS_ENABLED``
         changed since the last call."""
-        switched_off = not app.config["INTEGRATIONS_ENABLED"]
-        if switched_off == self._switched_off:
+        off = switched_off(self.manager)
+        if off == self._switched_off:
             return
         try:
             self.manager.reload()
@@ -174,16 +174,15 @@ class IntegrationsState:
                 "Could not apply 'INTEGRATIONS_ENABLED'; will retry.", exc_info=True
             )
             return
-        self._switched_off = switched_off
+        self._switched_off = off
 
     def before_request(self) -> None:
         """Catch up with registrations and configuration changes."""
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        self.exempt_integration_routes_from_csrf(app)
+        self.exempt_integration_routes_from_csrf(current_app)
         if request.endpoint == "static":
             return
         self.sync_registrations()
-        self.follow_switch(app)
+        self.follow_switch()
         self.manager.check_expired()
 
 
@@ -264,7 +263,6 @@ class FlaskIntegrations:
             sync_interval=float(app.config["INTEGRATIONS_SYNC_INTERVAL"]),
         )
         state = IntegrationsState(self, manager, db)
-        state._switched_off = not app.config["INTEGRATIONS_ENABLED"]
         app.extensions["integrations"] = state
         app.jinja_env.globals["integration_hooks"] = render_template_hooks
         # Flask-Babel, when set up, installs its own '_'.

@@ -13,8 +13,7 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
-from ..admin import TEST_ADMIN_ENVIRON_KEY
-from ..errors import IntegrationError
+from ..admin import TEST_ADMIN_ENVIRON_KEY, get_state
 
 __all__ = ["AdminClientMixin", "HTMLForm", "find_form", "make_admin_client"]
 
@@ -215,12 +214,7 @@ def make_admin_client(app: Flask) -> FlaskClient:
 
     :raises IntegrationError: flask-integrations is not set up on ``app``.
     """
-    state = app.extensions.get("integrations")
-    if state is None:
-        raise IntegrationError(
-            f"flask-integrations is not initialized on the app '{app.name}'."
-            " Call 'integrations.init_app(app)' first."
-        )
+    state = get_state(app)
     if state.test_admin_token is None:
         state.test_admin_token = secrets.token_urlsafe(32)
     base = app.test_client_class or FlaskClient
