@@ -85,7 +85,7 @@ def is_test_admin(state: IntegrationsState) -> bool:
     if not token:
         return False
     sent = request.environ.get(TEST_ADMIN_ENVIRON_KEY)
-    return isinstance(sent, str) and hmac.compare_digest(sent, token)
+    return isinstance(sent, str) and hmac.compare_digest(sent.encode(), token.encode())
 
 
 def current_scope() -> dict[str, t.Any]:
