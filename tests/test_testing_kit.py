@@ -185,6 +185,7 @@ def test_find_form_reads_fields_as_a_browser_sends_them() -> None:
       <select name="size"><option value="s">S</option>
         <option value="m" selected>M</option></select>
       <select name="color"><option>red</option><option>blue</option></select>
+      <select name="sizes" multiple><option>s</option><option>m</option></select>
       <textarea name="notes">
 line one</textarea>
       <button type="submit">Save <span>ops</span></button>

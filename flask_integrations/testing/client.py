@@ -29,7 +29,8 @@ class HTMLForm:
 
     :param action: The ``action`` attribute (``""`` for the page itself).
     :param method: ``"get"`` or ``"post"``.
-    :param values: The values of its fields (checked boxes only).
+    :param values: The values of its fields (of checkboxes, only the ticked
+        ones).
     :param buttons: The texts of its submit buttons.
     :param checkbox_values: The ``value`` of each checkbox, by name.
     """
@@ -39,6 +40,13 @@ class HTMLForm:
     values: MultiDict[str, str] = dataclasses.field(default_factory=MultiDict)
     buttons: list[str] = dataclasses.field(default_factory=list)
     checkbox_values: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class _Select:
+    name: str
+    multiple: bool
+    options: list[tuple[str, bool]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -53,7 +61,7 @@ class _FormParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.forms: list[HTMLForm] = []
         self._form: HTMLForm | None = None
-        self._select: tuple[str, list[tuple[str, bool]]] | None = None
+        self._select: _Select | None = None
         self._option: _Option | None = None
         self._textarea: tuple[str, list[str]] | None = None
         self._button: list[str] | None = None
@@ -68,7 +76,7 @@ class _FormParser(HTMLParser):
         elif tag == "input":
             self._input(a)
         elif tag == "select" and "name" in a:
-            self._select = (a["name"], [])
+            self._select = _Select(a["name"], "multiple" in a)
         elif tag == "option" and self._select is not None:
             self._option = _Option(a.get("value"), "selected" in a)
         elif tag == "textarea" and "name" in a:
@@ -77,20 +85,21 @@ class _FormParser(HTMLParser):
             self._button = []
 
     def _input(self, a: dict[str, str]) -> None:
-        assert self._form is not None
+        form = self._form
+        if form is None:
+            return
         kind = a.get("type", "text").lower()
         name = a.get("name")
         if kind == "submit" and a.get("value"):
-            self._form.buttons.append(a["value"])
+            form.buttons.append(a["value"])
         if not name or kind in _SKIPPED_INPUTS or "disabled" in a:
             return
         if kind in ("checkbox", "radio"):
-            self._form.checkbox_values.setdefault(name, a.get("value", "on"))
-            if "checked" not in a:
-                return
-            self._form.values.add(name, a.get("value", "on"))
+            form.checkbox_values.setdefault(name, a.get("value", "on"))
+            if "checked" in a:
+                form.values.add(name, a.get("value", "on"))
             return
-        self._form.values.add(name, a.get("value", ""))
+        form.values.add(name, a.get("value", ""))
 
     def handle_data(self, data: str) -> None:
         if self._option is not None:
@@ -111,15 +120,16 @@ class _FormParser(HTMLParser):
             value = (
                 "".join(option.text).strip() if option.value is None else option.value
             )
-            self._select[1].append((value, option.selected))
+            self._select.options.append((value, option.selected))
             self._option = None
         elif tag == "select" and self._select is not None:
-            name, options = self._select
-            chosen = [v for v, selected in options if selected] or [
-                v for v, _ in options[:1]
-            ]
+            select = self._select
+            chosen = [v for v, selected in select.options if selected]
+            if not chosen and not select.multiple:
+                # A single select with nothing marked sends its first option.
+                chosen = [v for v, _ in select.options[:1]]
             for value in chosen:
-                form.values.add(name, value)
+                form.values.add(select.name, value)
             self._select = None
         elif tag == "textarea" and self._textarea is not None:
             name, text = self._textarea
