@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .capture import CapturedDelivery, record_deliveries
 from .errors import (
     ConfigFormError,
     EncryptionKeyError,
@@ -42,6 +43,7 @@ from .signals import (
 from .snapshot import ConfigSnapshot
 
 __all__ = [
+    "CapturedDelivery",
     "ConfigFormError",
     "ConfigSnapshot",
     "EncryptionKeyError",
@@ -81,5 +83,6 @@ __all__ = [
     "get_default_config_model",
     "integration_disabled",
     "integration_enabled",
+    "record_deliveries",
     "route",
 ]

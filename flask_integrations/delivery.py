@@ -31,6 +31,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from .errors import IntegrationError, OutboundRequestError, UnsafeURLError
+from .integration import switched_off
 from .models import UTCDateTime, utcnow
 from .outbound import OutboundResponse
 from .signals import config_auto_disabled, delivery_failed, delivery_succeeded
@@ -128,8 +129,9 @@ class DeliveryJob:
 class Outcome:
     """The result of one attempt.
 
-    :param kind: ``"success"``, ``"retry"`` (will be tried again) or
-        ``"failed"`` (given up).
+    :param kind: ``"success"``, ``"retry"`` (will be tried again),
+        ``"failed"`` (given up), or ``"captured"`` (a *Send test* recorded by
+        capture mode, not sent).
     """
 
     kind: str
@@ -215,7 +217,13 @@ def new_delivery_id() -> str:
 def queue(manager: IntegrationManager, job: DeliveryJob) -> None:
     """Hand ``job`` to the dispatcher: after the current transaction commits
     if it holds uncommitted writes (dropped if it rolls back, also to a
-    savepoint taken before the job was queued), else at once."""
+    savepoint taken before the job was queued), else at once. Nothing is
+    queued while ``INTEGRATIONS_ENABLED`` is false."""
+    if switched_off(manager):
+        logger.info(
+            "Dropping delivery %s: 'INTEGRATIONS_ENABLED' is False.", job.delivery_id
+        )
+        return
     session = manager.session
     root = session.get_transaction()
     if root is None or not _has_writes(session):
@@ -236,10 +244,14 @@ def _has_writes(session: Session) -> bool:
 
 
 def dispatch_now(job: DeliveryJob, delay: float = 0.0) -> None:
-    """Hand ``job`` to the current app's dispatcher."""
+    """Hand ``job`` to the current app's dispatcher, or to its outboxes in
+    capture mode."""
+    from .capture import capture
     from .dispatch import get_dispatcher
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if capture(app, job):
+        return
     get_dispatcher(app).dispatch(job, delay=delay)
 
 
@@ -327,6 +339,11 @@ def _run(job: DeliveryJob) -> Outcome | None:
     state = current_app.extensions["integrations"]
     state.sync_registrations()
     manager: IntegrationManager = state.manager
+    if not current_app.config["INTEGRATIONS_ENABLED"]:
+        logger.info(
+            "Dropping delivery %s: 'INTEGRATIONS_ENABLED' is False.", job.delivery_id
+        )
+        return None
     manager.check_expired()
     try:
         integration = manager.get_integration(job.integration_id)

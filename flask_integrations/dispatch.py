@@ -13,6 +13,10 @@
 ``"rq"``
     :class:`RQDispatcher` puts jobs on a Redis queue for RQ workers on any
     host; retries are scheduled in Redis, so a long schedule is fine.
+``"capture"``
+    :class:`~flask_integrations.capture.CaptureDispatcher` records
+    deliveries in the app's outbox instead of sending them; for tests and
+    development (see :mod:`flask_integrations.capture`).
 
 Or pass a :class:`Dispatcher` instance, or a ``"module:attr"`` string naming
 one (or a callable building one from the app).
@@ -35,6 +39,7 @@ from datetime import timedelta
 from flask import Flask
 from werkzeug.utils import ImportStringError, import_string
 
+from .capture import CaptureDispatcher
 from .delivery import DeliveryJob, record_undelivered, run_job
 from .errors import IntegrationError
 
@@ -327,6 +332,8 @@ def build_dispatcher(app: Flask) -> Dispatcher:
         return dispatcher
     if choice == "sync":
         return SyncDispatcher(app)
+    if choice == "capture":
+        return CaptureDispatcher(app)
     if choice == "rq":
         url = app.config.get("INTEGRATIONS_RQ_URL")
         target = app.config.get("INTEGRATIONS_RQ_APP")
@@ -345,7 +352,7 @@ def build_dispatcher(app: Flask) -> Dispatcher:
         return t.cast(Dispatcher, choice(app))
     raise IntegrationError(
         f"Unknown 'INTEGRATIONS_DISPATCHER' {choice!r}: use 'thread', 'sync', 'rq',"
-        " a dispatcher, or a 'module:attr' string naming one."
+        " 'capture', a dispatcher, or a 'module:attr' string naming one."
     )
 
 

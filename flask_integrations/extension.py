@@ -6,9 +6,11 @@ import importlib.metadata
 import logging
 import typing as t
 
+import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context, request
 from jinja2 import BaseLoader, ChoiceLoader
 
+from .capture import CapturedDelivery, captures_everything, record_deliveries
 from .cli import integrations_cli
 from .errors import (
     IntegrationAlreadyRegisteredError,
@@ -18,7 +20,7 @@ from .errors import (
 )
 from .hooks import render_template_hooks
 from .i18n import gettext
-from .integration import Integration, resolve_integration_id
+from .integration import Integration, resolve_integration_id, switched_off
 from .manager import IntegrationManager
 from .models import get_default_config_model
 from .routing import IntegrationTemplateLoader
@@ -34,6 +36,7 @@ ENTRY_POINT_GROUP = "flask_integrations.integrations"
 
 #: Config keys and their defaults (documented in docs/configuration.rst).
 DEFAULT_CONFIG: dict[str, t.Any] = {
+    "INTEGRATIONS_ENABLED": True,
     "INTEGRATIONS_URL_PREFIX": "/integrations",
     "INTEGRATIONS_BASE_TEMPLATE": "flask_integrations/base.html",
     "INTEGRATIONS_ADMIN_CHECK": None,
@@ -86,8 +89,16 @@ class IntegrationsState:
         self._failed: set[type[Integration]] = set()
         self._synced_version = -1
         self._csrf_exempted = False
+        self._switched_off = switched_off(manager)
         #: The app's delivery dispatcher, built on first use.
         self.dispatcher: t.Any = None
+        #: Deliveries captured for the whole app (``"capture"`` dispatcher).
+        self.outbox: list[CapturedDelivery] = []
+        #: The outboxes of the open :func:`record_deliveries` blocks.
+        self.recorders: list[list[CapturedDelivery]] = []
+        #: Set by the test kit's admin client: requests carrying it in their
+        #: WSGI environ pass the admin check (see :mod:`.admin`).
+        self.test_admin_token: str | None = None
 
     def sync_registrations(self, raise_errors: bool = False) -> None:
         """Register classes the extension gained since the last call, and
@@ -151,6 +162,21 @@ class IntegrationsState:
             csrf.exempt(INTEGRATION_ROUTE_VIEW)
             self._csrf_exempted = True
 
+    def follow_switch(self) -> None:
+        """Enable or disable integrations at once when ``INTEGRATIONS_ENABLED``
+        changed since the last call."""
+        off = switched_off(self.manager)
+        if off == self._switched_off:
+            return
+        try:
+            self.manager.reload()
+        except sa.exc.SQLAlchemyError:
+            logger.warning(
+                "Could not apply 'INTEGRATIONS_ENABLED'; will retry.", exc_info=True
+            )
+            return
+        self._switched_off = off
+
     def before_request(self) -> None:
         """Catch up with registrations and configuration changes."""
         if not self._csrf_exempted:
@@ -159,6 +185,7 @@ class IntegrationsState:
             return
         if self._synced_version != self.extension._version:
             self.sync_registrations()
+        self.follow_switch()
         self.manager.check_expired()
 
 
@@ -259,6 +286,39 @@ class FlaskIntegrations:
     def manager(self) -> IntegrationManager:
         """The current app's :class:`IntegrationManager`."""
         return self._state(current_app).manager
+
+    def record_deliveries(self) -> t.ContextManager[list[CapturedDelivery]]:
+        """Capture the current app's deliveries queued inside a ``with``
+        block instead of sending them; yields the outbox, a list of
+        :class:`~flask_integrations.CapturedDelivery`::
+
+            with integrations.record_deliveries() as outbox:
+                create_ticket("Printer on fire")
+            assert outbox[0].event == "ticket.created"
+
+        See :func:`flask_integrations.record_deliveries`.
+        """
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        self._state(app)
+        return record_deliveries(app)
+
+    @property
+    def outbox(self) -> list[CapturedDelivery]:
+        """The deliveries the current app captured with
+        ``INTEGRATIONS_DISPATCHER = "capture"``, oldest first; ``clear()`` it
+        between checks.
+
+        :raises IntegrationError: The app does not capture its deliveries.
+        """
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        state = self._state(app)
+        if not captures_everything(app):
+            raise IntegrationError(
+                f"The app '{app.name}' sends its deliveries: set"
+                " 'INTEGRATIONS_DISPATCHER' to 'capture' to record them in"
+                " 'outbox', or use 'record_deliveries()'."
+            )
+        return state.outbox
 
     @staticmethod
     def _install_template_loader(app: Flask) -> None:

@@ -64,6 +64,13 @@ def _json_copy(value: t.Any, integration_id: str | None) -> t.Any:
         ) from exc
 
 
+def switched_off(manager: IntegrationManager) -> bool:
+    """Whether ``INTEGRATIONS_ENABLED`` is false for the app ``manager``
+    serves: then no integration is enabled and no delivery is queued."""
+    app = manager.app
+    return app is not None and not app.config.get("INTEGRATIONS_ENABLED", True)
+
+
 def resolve_integration_id(cls: type[Integration]) -> str:
     """Return the id of ``cls``, assigning ``"<module>.<ClassName>"`` if unset.
 
@@ -210,12 +217,14 @@ class Integration:
     def enable_integration(self) -> None:
         """Enable the integration, calling :meth:`initialize` once.
 
-        Does nothing if it is already enabled. If :meth:`initialize` raises,
-        the error is logged and kept in :attr:`failure`, the hooks created so
-        far are shut down and the integration stays disabled.
+        Does nothing if it is already enabled, or if the app switched every
+        integration off (``INTEGRATIONS_ENABLED = False``). If
+        :meth:`initialize` raises, the error is logged and kept in
+        :attr:`failure`, the hooks created so far are shut down and the
+        integration stays disabled.
         """
         with self.integration_mgr.lock:
-            if self.enabled:
+            if self.enabled or switched_off(self.integration_mgr):
                 return
             self.enabled = True
             try:
@@ -314,7 +323,8 @@ class Integration:
         receives it.
 
         Deliveries run outside the request, through the app's dispatcher,
-        after the current transaction commits (none if it rolls back).
+        after the current transaction commits (none if it rolls back). None
+        is queued while ``INTEGRATIONS_ENABLED`` is false.
 
         :param payload: JSON-serialisable data for :meth:`deliver`.
         :param filter_kwargs: Limit the configurations, as in
@@ -325,6 +335,8 @@ class Integration:
         from .delivery import DeliveryJob, new_delivery_id, queue
 
         payload = _json_copy(payload, self.integration_id)
+        if switched_off(self.integration_mgr):
+            return []
         jobs = [
             DeliveryJob(
                 delivery_id=new_delivery_id(),
@@ -368,10 +380,17 @@ class Integration:
         """Deliver a test event to ``config`` now, in this thread.
 
         The attempt is logged; a success clears the configuration's failure
-        count and pause.
+        count and pause. In capture mode the test is recorded in the outbox
+        instead (outcome ``"captured"``, nothing logged); while
+        ``INTEGRATIONS_ENABLED`` is false nothing is sent (outcome
+        ``"failed"``).
         """
+        from flask import current_app
+
+        from .capture import capture
         from .delivery import (
             DeliveryJob,
+            Outcome,
             attempt,
             log_attempt,
             new_delivery_id,
@@ -385,6 +404,14 @@ class Integration:
             event="test",
             payload=_json_copy(self.test_payload(config), self.integration_id),
         )
+        if switched_off(self.integration_mgr):
+            return Outcome(
+                "failed",
+                error="Integrations are switched off ('INTEGRATIONS_ENABLED' is"
+                " False): nothing was sent.",
+            )
+        if capture(current_app._get_current_object(), job):  # type: ignore[attr-defined]
+            return Outcome("captured")
         outcome = attempt(self, config, job)
         log_attempt(self.integration_mgr, job, outcome)
         if outcome.kind == "success":

@@ -30,7 +30,7 @@ from .errors import (
     InvalidConfigFilterError,
     SettingsMigrationError,
 )
-from .integration import Integration, resolve_integration_id
+from .integration import Integration, resolve_integration_id, switched_off
 from .models import CONFIG_GENERATION_KEY, as_settings_dict, get_sync_table
 from .signals import config_deleted, config_saved
 from .snapshot import ConfigSnapshot, frozen_defaults, snapshot_class
@@ -578,7 +578,7 @@ class IntegrationManager:
             self._generation = generation
             self._needs_recalc = False
             for integration_id, instance in list(self._instances.items()):
-                if integration_id in enabled_ids:
+                if integration_id in enabled_ids and not switched_off(self):
                     instance.enable_integration()
                 else:
                     instance.disable_integration()

@@ -36,7 +36,7 @@ class FrozenDict(dict[str, t.Any]):
     """A dict that refuses changes: the type of nested dicts in snapshots.
 
     It compares equal to, serialises like and is an instance of ``dict``.
-    :func:`copy.copy` and :func:`copy.deepcopy` return plain, mutable copies.
+    ``copy.copy()`` and ``copy.deepcopy()`` return plain, mutable copies.
     """
 
     __slots__ = ()
@@ -58,7 +58,7 @@ class FrozenList(list[t.Any]):
     """A list that refuses changes: the type of lists in snapshots.
 
     It compares equal to, serialises like and is an instance of ``list``.
-    :func:`copy.copy` and :func:`copy.deepcopy` return plain, mutable copies.
+    ``copy.copy()`` and ``copy.deepcopy()`` return plain, mutable copies.
     """
 
     __slots__ = ()
@@ -96,15 +96,16 @@ class ConfigSnapshot:
 
     It has an attribute for each column of the configuration model (``id``,
     ``integration_id``, ``name``, ``enabled``, ``settings``…), plus
-    :attr:`get`, :attr:`integration` and ``str()``. It is safe to share
+    ``get(key, default=None)``, :attr:`integration` and ``str()``. It is safe to share
     between threads and to keep after the session that loaded it has ended.
-    Dicts and lists read from it are read-only (:class:`FrozenDict`,
-    :class:`FrozenList`); use :meth:`IntegrationManager.get_config` for an
-    instance to edit.
+    Dicts and lists read from it are read-only
+    (:class:`~flask_integrations.snapshot.FrozenDict`,
+    :class:`~flask_integrations.snapshot.FrozenList`); use
+    :meth:`IntegrationManager.get_config` for an instance to edit.
 
     Each manager makes a subclass with a slot per column of its model
-    (:func:`snapshot_class`), so reading a column or a setting costs about
-    what reading a dict does.
+    (:func:`~flask_integrations.snapshot.snapshot_class`), so reading a
+    column or a setting costs about what reading a dict does.
 
     :param manager: The manager the configuration belongs to.
     :param values: The column values.
@@ -123,7 +124,8 @@ class ConfigSnapshot:
         "_settings": "The default settings overlaid with the stored ones.",
     }
 
-    #: The columns that have a slot of their own (set by :func:`snapshot_class`).
+    #: The columns that have a slot of their own (see
+    #: :func:`~flask_integrations.snapshot.snapshot_class`).
     columns: t.ClassVar[tuple[str, ...]] = ()
 
     _values: dict[str, t.Any]
@@ -247,7 +249,8 @@ def snapshot_class(columns: t.Iterable[str]) -> type[ConfigSnapshot]:
     """Return a :class:`ConfigSnapshot` subclass with a slot per column.
 
     Columns whose name :class:`ConfigSnapshot` already uses (``get``,
-    ``integration``…) are left to :meth:`~ConfigSnapshot.as_dict`.
+    ``integration``…) are left to
+    :meth:`ConfigSnapshot.as_dict() <flask_integrations.ConfigSnapshot.as_dict>`.
     """
     taken = set(dir(ConfigSnapshot))
     own = tuple(c for c in columns if c.isidentifier() and c not in taken)

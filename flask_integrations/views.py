@@ -50,7 +50,7 @@ from .errors import IntegrationNotRegisteredError
 from .forms import config_form_class
 from .history import get_history
 from .i18n import _, current_language
-from .integration import Integration
+from .integration import Integration, switched_off
 from .models import utcnow
 
 #: Endpoints the outside world calls: no admin check, no CSRF.
@@ -146,6 +146,7 @@ def _template_context() -> dict[str, t.Any]:
     return {
         "integrations_base_template": current_app.config["INTEGRATIONS_BASE_TEMPLATE"],
         "integrations_language": current_language(),
+        "integrations_switched_off": not current_app.config["INTEGRATIONS_ENABLED"],
     }
 
 
@@ -460,11 +461,20 @@ def redeliver(integration_id: str, config_id: int, delivery_id: str) -> Response
         event=entry["event"],
         payload=entry["payload"],
     )
-    queue_delivery(manager, job)
-    flash(
-        _("Queued the “%(event)s” delivery again.", event=entry["event"]),
-        "integrations",
-    )
+    if switched_off(manager):
+        flash(
+            _(
+                "Integrations are switched off ('INTEGRATIONS_ENABLED' is False):"
+                " nothing was queued."
+            ),
+            "integrations",
+        )
+    else:
+        queue_delivery(manager, job)
+        flash(
+            _("Queued the “%(event)s” delivery again.", event=entry["event"]),
+            "integrations",
+        )
     return redirect(
         url_for(
             "integrations.edit_config",

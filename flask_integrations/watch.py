@@ -29,6 +29,14 @@ import typing as t
 
 import sqlalchemy as sa
 
+__all__ = [
+    "RECONNECT_DELAY",
+    "ChangeWatcher",
+    "CounterWatcher",
+    "SQLiteWatcher",
+    "make_watcher",
+]
+
 logger = logging.getLogger("flask_integrations")
 
 #: Seconds between two attempts to reconnect a broken watcher.

@@ -17,6 +17,10 @@ from flask_sqlalchemy import SQLAlchemy
 
 from flask_integrations import FlaskIntegrations, Integration
 
+# The test kit is tested with its own fixtures, and run on small test files
+# with pytester.
+pytest_plugins = ["pytester", "flask_integrations.testing"]
+
 POSTGRES_URL = os.environ.get("INTEGRATIONS_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("INTEGRATIONS_TEST_REDIS_URL")
 BROWSER = os.environ.get("INTEGRATIONS_TEST_BROWSER") == "1"

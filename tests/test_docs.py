@@ -28,6 +28,7 @@ DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 
 # -- the API reference ---------------------------------------------------------
 
+REFERENCE_PAGES = ("api.rst", "testing.rst")
 _MODULE_DIRECTIVE = re.compile(r"^\.\. (?:module|currentmodule|automodule):: (\S+)")
 _AUTO_DIRECTIVE = re.compile(
     r"^\.\. auto(?:class|function|data|exception|attribute|method):: (\S+)"
@@ -35,10 +36,16 @@ _AUTO_DIRECTIVE = re.compile(
 
 
 def documented_names() -> set[str]:
-    """The full names ``api.rst`` documents with autodoc directives."""
+    """The full names the reference pages (``api.rst``, and ``testing.rst``
+    for the test kit) document with autodoc directives."""
     names = set()
     module = ""
-    for line in (DOCS / "api.rst").read_text(encoding="utf-8").splitlines():
+    lines = [
+        line
+        for page in REFERENCE_PAGES
+        for line in (DOCS / page).read_text(encoding="utf-8").splitlines()
+    ]
+    for line in lines:
         if match := _MODULE_DIRECTIVE.match(line):
             module = match.group(1)
         elif match := _AUTO_DIRECTIVE.match(line):
