@@ -19,6 +19,7 @@ disable it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import random
 import time
@@ -364,12 +365,12 @@ def _run(job: DeliveryJob) -> Outcome | None:
             job.event,
         )
         return None
-    pause = _pause_remaining(manager, config.id)
+    has_state, pause = _read_state(manager, config.id)
     if pause > 0:
         dispatch_now(job, delay=pause)
         return None
     outcome = attempt(integration, config, job)
-    _record(manager, integration, config, job, outcome)
+    _record(manager, integration, config, job, outcome, has_state=has_state)
     return outcome
 
 
@@ -404,6 +405,7 @@ def _record(
     config: ConfigSnapshot,
     job: DeliveryJob,
     outcome: Outcome,
+    has_state: bool = False,
 ) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     delay = None
@@ -416,8 +418,9 @@ def _record(
                 error=f"{outcome.error} (gave up after {job.attempt} attempts)",
             )
     if outcome.kind == "success":
-        log_attempt(manager, job, outcome)
-        record_success(manager, config.id)
+        record_success(
+            manager, config.id, job=job, outcome=outcome, has_state=has_state
+        )
         delivery_succeeded.send(integration, config=config, delivery=job)
         return
     disabled = record_failure(manager, config, outcome.error or "failed")
@@ -468,42 +471,58 @@ def log_attempt(
     outcome: Outcome,
     *,
     now: datetime | None = None,
+    connection: sa.Connection | None = None,
 ) -> None:
     """Add an attempt to the log, keeping at most
-    ``INTEGRATIONS_DELIVERY_LOG_LIMIT`` entries per configuration."""
+    ``INTEGRATIONS_DELIVERY_LOG_LIMIT`` entries per configuration.
+
+    :param connection: Write in this connection's transaction; by default
+        in a transaction of its own.
+    """
+    if connection is None:
+        with manager.engine().begin() as connection:
+            log_attempt(manager, job, outcome, now=now, connection=connection)
+        return
     table = get_log_table(_metadata(manager))
-    limit = int(current_app.config["INTEGRATIONS_DELIVERY_LOG_LIMIT"])
+    limit = max(int(current_app.config["INTEGRATIONS_DELIVERY_LOG_LIMIT"]), 1)
     outcome_name = {"retry": "retrying"}.get(outcome.kind, outcome.kind)
-    with manager.engine().begin() as connection:
-        connection.execute(
-            sa.insert(table).values(
-                delivery_id=job.delivery_id,
-                config_id=job.config_id,
-                integration_id=job.integration_id,
-                event=job.event,
-                attempt=job.attempt,
-                time=now or utcnow(),
-                outcome=outcome_name,
-                status_code=outcome.status_code,
-                duration_ms=int(outcome.duration * 1000),
-                error=(outcome.error or None) and outcome.error[:2000],
-                payload=job.payload,
-            )
-        )
-        # The oldest entry to keep; anything older goes.
-        threshold = connection.execute(
-            sa.select(table.c.id)
-            .where(table.c.config_id == job.config_id)
-            .order_by(table.c.id.desc())
-            .offset(max(limit, 1) - 1)
-            .limit(1)
-        ).scalar()
-        if threshold is not None:
-            connection.execute(
-                sa.delete(table).where(
-                    table.c.config_id == job.config_id, table.c.id < threshold
-                )
-            )
+    connection.execute(
+        table.insert(),
+        {
+            "delivery_id": job.delivery_id,
+            "config_id": job.config_id,
+            "integration_id": job.integration_id,
+            "event": job.event,
+            "attempt": job.attempt,
+            "time": now or utcnow(),
+            "outcome": outcome_name,
+            "status_code": outcome.status_code,
+            "duration_ms": int(outcome.duration * 1000),
+            "error": (outcome.error or None) and outcome.error[:2000],
+            "payload": job.payload,
+        },
+    )
+    connection.execute(
+        _trim_log_statement(table), {"b_config_id": job.config_id, "keep": limit - 1}
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _trim_log_statement(table: sa.Table) -> sa.Delete:
+    """Delete a configuration's entries older than the newest ``keep + 1``
+    in one statement: the oldest entry to keep is found by a subquery."""
+    config_id = sa.bindparam("b_config_id", type_=sa.Integer)
+    oldest_kept = (
+        sa.select(table.c.id)
+        .where(table.c.config_id == config_id)
+        .order_by(table.c.id.desc())
+        .limit(1)
+        .offset(sa.bindparam("keep", type_=sa.Integer))
+        .scalar_subquery()
+    )
+    return sa.delete(table).where(
+        table.c.config_id == config_id, table.c.id < oldest_kept
+    )
 
 
 def get_log(
@@ -531,15 +550,17 @@ def get_state(manager: IntegrationManager, config_id: int) -> sa.RowMapping | No
     )
 
 
-def _pause_remaining(manager: IntegrationManager, config_id: int) -> float:
+def _read_state(manager: IntegrationManager, config_id: int) -> tuple[bool, float]:
+    """Whether a configuration has a delivery state row yet, and the seconds
+    left of its pause."""
     table = get_state_table(_metadata(manager))
     with manager.engine().connect() as connection:
-        until = connection.execute(
+        row = connection.execute(
             sa.select(table.c.paused_until).where(table.c.config_id == config_id)
-        ).scalar()
-    if until is None:
-        return 0.0
-    return max(0.0, float((until - utcnow()).total_seconds()))
+        ).first()
+    if row is None or row.paused_until is None:
+        return row is not None, 0.0
+    return True, max(0.0, float((row.paused_until - utcnow()).total_seconds()))
 
 
 def _ensure_state_row(engine: sa.Engine, table: sa.Table, config_id: int) -> None:
@@ -558,17 +579,43 @@ def _ensure_state_row(engine: sa.Engine, table: sa.Table, config_id: int) -> Non
         pass  # Another worker inserted it meanwhile.
 
 
-def record_success(manager: IntegrationManager, config_id: int) -> None:
-    """A delivery (or a test) succeeded: reset the failure count and pause."""
+def record_success(
+    manager: IntegrationManager,
+    config_id: int,
+    *,
+    job: DeliveryJob | None = None,
+    outcome: Outcome | None = None,
+    has_state: bool = False,
+) -> None:
+    """A delivery (or a test) succeeded: reset the failure count and pause,
+    and log the attempt when given, in one transaction.
+
+    :param has_state: The configuration's state row is known to exist.
+    """
     table = get_state_table(_metadata(manager))
     engine = manager.engine()
-    _ensure_state_row(engine, table, config_id)
+    if not has_state:
+        _ensure_state_row(engine, table, config_id)
     with engine.begin() as connection:
+        if job is not None and outcome is not None:
+            log_attempt(manager, job, outcome, connection=connection)
         connection.execute(
-            sa.update(table)
-            .where(table.c.config_id == config_id)
-            .values(consecutive_failures=0, paused_until=None, last_success=utcnow())
+            _success_statement(table),
+            {"b_config_id": config_id, "b_last_success": utcnow()},
         )
+
+
+@functools.lru_cache(maxsize=16)
+def _success_statement(table: sa.Table) -> sa.Update:
+    return (
+        sa.update(table)
+        .where(table.c.config_id == sa.bindparam("b_config_id"))
+        .values(
+            consecutive_failures=0,
+            paused_until=None,
+            last_success=sa.bindparam("b_last_success"),
+        )
+    )
 
 
 def pause_after(app: Flask, failures: int) -> timedelta | None:

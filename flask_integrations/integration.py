@@ -413,9 +413,10 @@ class Integration:
         if capture(current_app._get_current_object(), job):  # type: ignore[attr-defined]
             return Outcome("captured")
         outcome = attempt(self, config, job)
-        log_attempt(self.integration_mgr, job, outcome)
         if outcome.kind == "success":
-            record_success(self.integration_mgr, config.id)
+            record_success(self.integration_mgr, config.id, job=job, outcome=outcome)
+        else:
+            log_attempt(self.integration_mgr, job, outcome)
         return outcome
 
     def get_configs(self, **filter_kwargs: t.Any) -> list[ConfigSnapshot]:

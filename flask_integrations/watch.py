@@ -8,7 +8,7 @@ time it was asked? Only when it says yes (or cannot tell) does the manager
 read the counter through the session and reload.
 
 - SQLite files: the header of the database file (:class:`SQLiteWatcher`),
-  no query at all.
+  no query at all while nothing is committed.
 - Other databases: the counter itself, read on an autocommit connection of
   the watcher's own (:class:`CounterWatcher`), one round trip.
 
@@ -154,32 +154,49 @@ class _ConnectionWatcher(ChangeWatcher):
 class SQLiteWatcher(ChangeWatcher):
     """Watches a SQLite database file.
 
-    In rollback-journal mode, every commit increments the *file change
-    counter* in the database header before the commit completes, so one
-    ``pread()`` of the header answers. In WAL mode the header does not
-    change, and ``PRAGMA data_version`` on a connection of the watcher's own
-    answers instead. Either way a "no change" answer is always right.
+    Every commit to the file changes something cheap to read: in
+    rollback-journal mode SQLite increments the *file change counter* in the
+    database header before the commit completes (one ``pread()``); in WAL
+    mode ``PRAGMA data_version`` on the watcher's own connection changes.
+    Only then does the watcher read the generation counter on that
+    connection, so commits of other tables (a delivery log, the app's own
+    data) cost one small query, not a reload.
 
     :param path: The database file.
+    :param statement: The query returning the generation counter.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, sql: str) -> None:
         self.path = path
+        self.sql = sql
         self._lock = threading.Lock()
         self._fd: int | None = None
-        self._wal: sqlite3.Connection | None = None
+        self._connection: sqlite3.Connection | None = None
         self._token: object = None
+        self._value: object = None
 
     def changed(self) -> bool:
         with self._lock:
             try:
                 token = self._read_token()
+                if token == self._token and token is not None:
+                    return False
+                # fetchall() finishes the statement: no read lock is kept.
+                value = self._connect().execute(self.sql).fetchall()
             except (OSError, sqlite3.Error):
                 self._close()
                 return True
-            changed = token != self._token
             self._token = token
+            changed = value != self._value
+            self._value = value
             return changed
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self._connection = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None
+            )
+        return self._connection
 
     def _read_token(self) -> object:
         if self._fd is None:
@@ -189,21 +206,19 @@ class SQLiteWatcher(ChangeWatcher):
             return None  # an empty file: nothing was ever committed
         if header[18] != 2:
             return header[24:28]  # the file change counter
-        if self._wal is None:
-            self._wal = sqlite3.connect(self.path, check_same_thread=False)
-        # fetchall() finishes the statement, so no read lock is left behind.
-        return ("wal", self._wal.execute("PRAGMA data_version").fetchall()[0][0])
+        version = self._connect().execute("PRAGMA data_version").fetchall()
+        return ("wal", version[0][0])
 
     def _close(self) -> None:
         fd, self._fd = self._fd, None
-        wal, self._wal = self._wal, None
-        self._token = None
+        connection, self._connection = self._connection, None
+        self._token = self._value = None
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)
-        if wal is not None:
+        if connection is not None:
             with contextlib.suppress(sqlite3.Error):
-                wal.close()
+                connection.close()
 
     def close(self) -> None:
         with self._lock:
@@ -256,5 +271,13 @@ def make_watcher(engine: sa.Engine, statement: sa.Select[t.Any]) -> ChangeWatche
             # In memory, or a URI whose file this cannot tell: read the
             # counter (cheap there) every time.
             return ChangeWatcher()
-        return SQLiteWatcher(os.path.abspath(database))
+        return SQLiteWatcher(os.path.abspath(database), _literal_sql(engine, statement))
     return CounterWatcher(engine, statement)
+
+
+def _literal_sql(engine: sa.Engine, statement: sa.Select[t.Any]) -> str:
+    """``statement`` as SQL text for ``engine``'s database, values inlined."""
+    compiled = statement.compile(
+        dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+    )
+    return str(compiled)

@@ -117,6 +117,21 @@ def test_a_commit_by_another_worker_is_seen_by_the_next_request(
     assert len(queries) == 0
 
 
+def test_commits_to_other_tables_cost_no_reload(
+    workers: tuple[Worker, Worker],
+) -> None:
+    first, second = workers
+    assert first.hooks() == []
+    with second.engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE unrelated (x INTEGER)"))
+        connection.execute(sa.text("INSERT INTO unrelated VALUES (1)"))
+
+    with first.counting() as queries:
+        assert first.hooks() == []
+
+    assert len(queries) == 0
+
+
 def test_sqlite_in_wal_mode_is_watched_too(tmp_path: t.Any) -> None:
     url = f"sqlite:///{tmp_path / 'wal.sqlite3'}"
     first, second = Worker(url, "wal_first"), Worker(url, "wal_second")
