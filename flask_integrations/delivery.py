@@ -18,13 +18,16 @@ disable it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
 import random
+import threading
 import time
 import typing as t
 import uuid
+import weakref
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -32,10 +35,10 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from .errors import IntegrationError, OutboundRequestError, UnsafeURLError
-from .integration import switched_off
 from .models import UTCDateTime, utcnow
 from .outbound import OutboundResponse
 from .signals import config_auto_disabled, delivery_failed, delivery_succeeded
+from .watch import database_lock
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .integration import Integration
@@ -218,22 +221,25 @@ def new_delivery_id() -> str:
 def queue(manager: IntegrationManager, job: DeliveryJob) -> None:
     """Hand ``job`` to the dispatcher: after the current transaction commits
     if it holds uncommitted writes (dropped if it rolls back, also to a
-    savepoint taken before the job was queued), else at once. Nothing is
-    queued while ``INTEGRATIONS_ENABLED`` is false."""
-    if switched_off(manager):
-        logger.info(
-            "Dropping delivery %s: 'INTEGRATIONS_ENABLED' is False.", job.delivery_id
-        )
+    savepoint taken before the job was queued), else at once."""
+    queue_all(manager, [job])
+
+
+def queue_all(manager: IntegrationManager, jobs: t.Sequence[DeliveryJob]) -> None:
+    """:func:`queue` several jobs at once: the session is looked at once and
+    the dispatcher gets them in one call (a fan-out costs the request one
+    hand-over, not one per configuration)."""
+    if not jobs:
         return
     session = manager.session
     root = session.get_transaction()
     if root is None or not _has_writes(session):
-        dispatch_now(job)
+        dispatch_all_now(jobs)
         return
     # Keep the innermost transaction, so that rolling back a savepoint drops
     # the jobs queued inside it.
     owner = session.get_nested_transaction() or root
-    session.info.setdefault(_PENDING_KEY, []).append((owner, job))
+    session.info.setdefault(_PENDING_KEY, []).extend((owner, job) for job in jobs)
 
 
 def _has_writes(session: Session) -> bool:
@@ -256,6 +262,25 @@ def dispatch_now(job: DeliveryJob, delay: float = 0.0) -> None:
     get_dispatcher(app).dispatch(job, delay=delay)
 
 
+def dispatch_all_now(jobs: t.Sequence[DeliveryJob]) -> None:
+    """Hand ``jobs`` to the current app's dispatcher in one call when it
+    takes several (``dispatch_all``), or to its outboxes in capture mode."""
+    from .capture import capture
+    from .dispatch import get_dispatcher
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    jobs = [job for job in jobs if not capture(app, job)]
+    if not jobs:
+        return
+    dispatcher = get_dispatcher(app)
+    dispatch_all = getattr(dispatcher, "dispatch_all", None)
+    if dispatch_all is not None:
+        dispatch_all(jobs)
+        return
+    for job in jobs:
+        dispatcher.dispatch(job)
+
+
 @sa.event.listens_for(Session, "after_flush")
 def _note_flush(session: Session, context: t.Any) -> None:
     session.info[_WROTE_KEY] = True
@@ -274,11 +299,12 @@ def _dispatch_pending(session: Session) -> None:
     if root is not None and root.is_active:
         return  # A savepoint was released.
     pending = session.info.pop(_PENDING_KEY, None)
-    for _, job in pending or ():
-        try:
-            dispatch_now(job)
-        except Exception:
-            logger.exception("Could not queue delivery %s.", job.delivery_id)
+    if not pending:
+        return
+    try:
+        dispatch_all_now([job for _, job in pending])
+    except Exception:
+        logger.exception("Could not queue %d deliveries.", len(pending))
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")
@@ -480,7 +506,8 @@ def log_attempt(
         in a transaction of its own.
     """
     if connection is None:
-        with manager.engine().begin() as connection:
+        engine = manager.engine()
+        with database_lock(engine), engine.begin() as connection:
             log_attempt(manager, job, outcome, now=now, connection=connection)
         return
     table = get_log_table(_metadata(manager))
@@ -554,7 +581,8 @@ def _read_state(manager: IntegrationManager, config_id: int) -> tuple[bool, floa
     """Whether a configuration has a delivery state row yet, and the seconds
     left of its pause."""
     table = get_state_table(_metadata(manager))
-    with manager.engine().connect() as connection:
+    engine = manager.engine()
+    with database_lock(engine), engine.connect() as connection:
         row = connection.execute(
             sa.select(table.c.paused_until).where(table.c.config_id == config_id)
         ).first()
@@ -564,14 +592,14 @@ def _read_state(manager: IntegrationManager, config_id: int) -> tuple[bool, floa
 
 
 def _ensure_state_row(engine: sa.Engine, table: sa.Table, config_id: int) -> None:
-    with engine.connect() as connection:
+    with database_lock(engine), engine.connect() as connection:
         found = connection.execute(
             sa.select(table.c.config_id).where(table.c.config_id == config_id)
         ).first()
     if found is not None:
         return
     try:
-        with engine.begin() as connection:
+        with database_lock(engine), engine.begin() as connection:
             connection.execute(
                 sa.insert(table).values(config_id=config_id, consecutive_failures=0)
             )
@@ -596,13 +624,83 @@ def record_success(
     engine = manager.engine()
     if not has_state:
         _ensure_state_row(engine, table, config_id)
-    with engine.begin() as connection:
+    now = utcnow()
+
+    def write(connection: sa.Connection) -> None:
         if job is not None and outcome is not None:
-            log_attempt(manager, job, outcome, connection=connection)
+            log_attempt(manager, job, outcome, now=now, connection=connection)
         connection.execute(
-            _success_statement(table),
-            {"b_config_id": config_id, "b_last_success": utcnow()},
+            _success_statement(table), {"b_config_id": config_id, "b_last_success": now}
         )
+
+    _group_commit(manager).write(engine, write)
+
+
+class GroupCommit:
+    """Writes that may share a transaction, committed together.
+
+    Each delivery thread hands its write over and waits for the lock; the
+    thread that gets it commits every write waiting by then in one
+    transaction. Under load, many deliveries cost one commit (one ``fsync``
+    on SQLite), and threads queue on a lock instead of on the database's
+    own busy-waiting.
+
+    :param lock: Held while committing (see
+        :func:`~flask_integrations.watch.database_lock`).
+    """
+
+    def __init__(self, lock: t.ContextManager[t.Any] | None = None) -> None:
+        self._lock = lock if lock is not None else threading.Lock()
+        self._pending: list[_PendingWrite] = []
+        self._pending_lock = threading.Lock()
+
+    def write(
+        self, engine: sa.Engine, write: t.Callable[[sa.Connection], None]
+    ) -> None:
+        """Run ``write`` in a transaction, with whatever else is waiting;
+        return once it is committed.
+
+        :raises sqlalchemy.exc.SQLAlchemyError: The transaction holding
+            ``write`` failed.
+        """
+        entry = _PendingWrite(write)
+        with self._pending_lock:
+            self._pending.append(entry)
+        with self._lock:
+            with self._pending_lock:
+                batch, self._pending = self._pending, []
+            if batch:  # else another thread committed this one meanwhile
+                try:
+                    with engine.begin() as connection:
+                        for each in batch:
+                            each.write(connection)
+                except sa.exc.SQLAlchemyError as exc:
+                    for each in batch:
+                        each.error = exc
+        if entry.error is not None:
+            raise entry.error
+
+
+@dataclasses.dataclass
+class _PendingWrite:
+    write: t.Callable[[sa.Connection], None]
+    error: sa.exc.SQLAlchemyError | None = None
+
+
+_group_commits: weakref.WeakKeyDictionary[IntegrationManager, GroupCommit] = (
+    weakref.WeakKeyDictionary()
+)
+_group_commits_lock = threading.Lock()
+
+
+def _group_commit(manager: IntegrationManager) -> GroupCommit:
+    with _group_commits_lock:
+        group = _group_commits.get(manager)
+        if group is None:
+            lock = database_lock(manager.engine())
+            shared = None if isinstance(lock, contextlib.nullcontext) else lock
+            group = _group_commits[manager] = GroupCommit(shared)
+        return group
 
 
 @functools.lru_cache(maxsize=16)
@@ -640,7 +738,7 @@ def record_failure(
     engine = manager.engine()
     now = utcnow()
     _ensure_state_row(engine, table, config.id)
-    with engine.begin() as connection:
+    with database_lock(engine), engine.begin() as connection:
         # Counting in the UPDATE keeps concurrent failures from being lost.
         where = table.c.config_id == config.id
         connection.execute(

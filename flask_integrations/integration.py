@@ -332,7 +332,7 @@ class Integration:
         :return: The queued jobs.
         :raises IntegrationError: ``payload`` is not JSON-serialisable.
         """
-        from .delivery import DeliveryJob, new_delivery_id, queue
+        from .delivery import DeliveryJob, new_delivery_id, queue_all
 
         payload = _json_copy(payload, self.integration_id)
         if switched_off(self.integration_mgr):
@@ -348,8 +348,7 @@ class Integration:
             for config in self.get_configs(**filter_kwargs)
             if self.receives(config, event)
         ]
-        for job in jobs:
-            queue(self.integration_mgr, job)
+        queue_all(self.integration_mgr, jobs)
         return jobs
 
     def deliver(

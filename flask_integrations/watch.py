@@ -34,6 +34,7 @@ __all__ = [
     "ChangeWatcher",
     "CounterWatcher",
     "SQLiteWatcher",
+    "database_lock",
     "make_watcher",
 ]
 
@@ -43,6 +44,43 @@ logger = logging.getLogger("flask_integrations")
 RECONNECT_DELAY = 5.0
 
 _inherited: list[t.Any] = []
+
+_sqlite_locks: dict[str, threading.RLock] = {}
+_sqlite_locks_guard = threading.Lock()
+
+
+def database_lock(engine: sa.Engine) -> t.ContextManager[t.Any]:
+    """A lock this process's own statements on ``engine``'s database take,
+    when that database is a SQLite file (a no-op lock otherwise).
+
+    SQLite lets no one read while a commit is being written, and a blocked
+    connection sleeps for whole milliseconds before trying again. Delivery
+    threads and watchers queue on this lock instead, so they never wait on
+    each other through SQLite.
+    """
+    path = _sqlite_file(engine)
+    if path is None:
+        return contextlib.nullcontext()
+    return _sqlite_lock(path)
+
+
+def _sqlite_lock(path: str) -> threading.RLock:
+    with _sqlite_locks_guard:
+        lock = _sqlite_locks.get(path)
+        if lock is None:
+            lock = _sqlite_locks[path] = threading.RLock()
+        return lock
+
+
+def _sqlite_file(engine: sa.Engine) -> str | None:
+    """The database file of a SQLite engine, or ``None``."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return os.path.abspath(database)
 
 
 class ChangeWatcher:
@@ -181,8 +219,9 @@ class SQLiteWatcher(ChangeWatcher):
                 token = self._read_token()
                 if token == self._token and token is not None:
                     return False
-                # fetchall() finishes the statement: no read lock is kept.
-                value = self._connect().execute(self.sql).fetchall()
+                with _sqlite_lock(self.path):
+                    # fetchall() finishes the statement: no read lock is kept.
+                    value = self._connect().execute(self.sql).fetchall()
             except (OSError, sqlite3.Error):
                 self._close()
                 return True
@@ -264,14 +303,13 @@ def make_watcher(engine: sa.Engine, statement: sa.Select[t.Any]) -> ChangeWatche
 
     :param statement: The query returning the generation counter.
     """
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if database in ("", ":memory:") or database.startswith("file:"):
+    if engine.url.get_backend_name() == "sqlite":
+        path = _sqlite_file(engine)
+        if path is None:
             # In memory, or a URI whose file this cannot tell: read the
             # counter (cheap there) every time.
             return ChangeWatcher()
-        return SQLiteWatcher(os.path.abspath(database), _literal_sql(engine, statement))
+        return SQLiteWatcher(path, _literal_sql(engine, statement))
     return CounterWatcher(engine, statement)
 
 
