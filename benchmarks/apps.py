@@ -85,7 +85,8 @@ class BenchApp:
         dispatcher's threads and release the app's connections."""
         with self.app.app_context():
             if self.integrations is not None:
-                dispatcher = self.app.extensions["integrations"].dispatcher
+                state = self.app.extensions["integrations"]
+                dispatcher = getattr(state, "dispatcher", None)
                 if dispatcher is not None:
                     dispatcher.shutdown(wait=True)
                 self.integrations.manager.shutdown()

@@ -41,7 +41,7 @@ def run(databases: Databases, settings: Settings) -> list[Row]:
     )
     bench.reset_tables()
     for cls, count in ((Target, CONFIGS), (Neighbour, 5), (OtherNeighbour, 20)):
-        seed(bench, t.cast(str, cls.integration_id), count, lambda n: {"n": n})
+        seed(bench, cls.integration_id, count, lambda n: {"n": n})
     try:
         with bench.app.app_context():
             return _measure(bench.integration, settings)
@@ -52,10 +52,10 @@ def run(databases: Databases, settings: Settings) -> list[Row]:
 def _measure(
     get_integration: t.Callable[[str], Integration], settings: Settings
 ) -> list[Row]:
-    integration = get_integration(t.cast(str, Target.integration_id))
+    integration = get_integration(Target.integration_id)
     # Warm the cache: these queries, and the neighbours' own.
     for other in (Neighbour, OtherNeighbour):
-        get_integration(t.cast(str, other.integration_id)).get_configs()
+        get_integration(other.integration_id).get_configs()
     configs = integration.get_configs()
     filtered = integration.get_configs(name="config 3")
     if len(configs) != CONFIGS or len(filtered) != 1:
@@ -63,7 +63,7 @@ def _measure(
             f"get_configs() gave {len(configs)} and {len(filtered)} configurations."
         )
     plain = {
-        t.cast(str, cls.integration_id): [{"name": f"config {n}"} for n in range(10)]
+        cls.integration_id: [{"name": f"config {n}"} for n in range(10)]
         for cls in (Target, Neighbour, OtherNeighbour)
     }
     integration_id = t.cast(str, integration.integration_id)

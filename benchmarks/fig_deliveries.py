@@ -136,8 +136,8 @@ def _build(url: str, receiver: Receiver, deliveries: int) -> BenchApp:
     @bench.app.get("/send/<integration_id>")
     def send(integration_id: str) -> str:
         integration = bench.integration(integration_id)
-        jobs = integration.send_event("bench.event", {"ticket": 1, "title": "Hi"})
-        return str(len(jobs))
+        integration.send_event("bench.event", {"ticket": 1, "title": "Hi"})
+        return "sent"
 
     return bench
 
@@ -204,8 +204,8 @@ def _latency(
         started = time.perf_counter()
         response = client.get(f"/send/{integration_id}")
         total += time.perf_counter() - started
-        if response.text != str(fan_out):
-            raise BenchmarkError(f"Sent {response.text} deliveries, not {fan_out}.")
+        if response.status_code != 200:
+            raise BenchmarkError(f"The sending view answered {response.status}.")
         receiver.wait(fan_out)
         outcomes.wait(fan_out)
     return total / requests

@@ -66,9 +66,12 @@ def _request(bench: BenchApp) -> t.Callable[[], bytes]:
     environ = EnvironBuilder(path="/plain", method="GET").get_environ()
     app = bench.app
 
-    def start_response(status: str, headers: t.Any, exc_info: t.Any = None) -> None:
+    def start_response(
+        status: str, headers: t.Any, exc_info: t.Any = None
+    ) -> t.Callable[[bytes], object]:
         if status != "200 OK":
             raise BenchmarkError(f"/plain answered {status}.")
+        return lambda data: None
 
     def call() -> bytes:
         result = app(environ.copy(), start_response)
@@ -86,7 +89,7 @@ def _check_runs(
     measured: BenchApp, other: BenchApp, request: t.Callable[[], bytes]
 ) -> None:
     """A change committed through another engine is seen by the next request."""
-    probe_id = t.cast(str, Probe.integration_id)
+    probe_id = Probe.integration_id
     for enabled in (True, False):
         if enabled:
             seed(other, probe_id, 1)
@@ -121,8 +124,8 @@ def run(databases: Databases, settings: Settings) -> list[Row]:
         plain = _build(url, extension=False)
         other = _build(url, extension=True)
         try:
-            seed(measured, t.cast(str, Chat.integration_id), 3)
-            seed(measured, t.cast(str, Tracker.integration_id), 2)
+            seed(measured, Chat.integration_id, 3)
+            seed(measured, Tracker.integration_id, 2)
             with_extension = _request(measured)
             without = _request(plain)
             with_extension()

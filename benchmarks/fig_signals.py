@@ -43,7 +43,7 @@ def run(databases: Databases, settings: Settings) -> list[Row]:
     bench.reset_tables()
     seed(
         bench,
-        t.cast(str, Channels.integration_id),
+        Channels.integration_id,
         CONFIGS,
         lambda number: {"channel": f"#c{number}"},
     )
@@ -56,9 +56,7 @@ def run(databases: Databases, settings: Settings) -> list[Row]:
     plain_signal.connect(plain_receiver)
     try:
         with bench.app.app_context():
-            integration = t.cast(
-                Channels, bench.integration(t.cast(str, Channels.integration_id))
-            )
+            integration = t.cast(Channels, bench.integration(Channels.integration_id))
             ticket_created.send(bench.app)
             if not integration.enabled or integration.seen != 1:
                 raise BenchmarkError("The integration's signal hook did not run.")

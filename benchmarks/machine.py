@@ -84,6 +84,7 @@ def details(postgresql_url: str | None) -> dict[str, t.Any]:
         "os": platform.platform(terse=True),
         "kernel": platform.release(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "sqlite": sqlite3.sqlite_version,
         "postgresql": postgresql_version(postgresql_url),
         "packages": {name: _version(name) for name in PACKAGES},

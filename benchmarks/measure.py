@@ -8,6 +8,7 @@ odd ones) so that machine noise hits both.
 
 from __future__ import annotations
 
+import cProfile
 import dataclasses
 import gc
 import itertools
@@ -182,6 +183,19 @@ class Row:
 
 Sample = t.Callable[[], float]
 
+#: Set by ``--profile``: profiles the subject's samples (this thread only).
+profiler: cProfile.Profile | None = None
+
+
+def _profiled(subject: Sample) -> float:
+    if profiler is None:
+        return subject()
+    profiler.enable()
+    try:
+        return subject()
+    finally:
+        profiler.disable()
+
 
 def side_by_side(
     subject: Sample, baseline: Sample, runs: int, warmup: bool = True
@@ -198,11 +212,11 @@ def side_by_side(
     baselines: list[float] = []
     for number in range(runs):
         if number % 2 == 0:
-            subjects.append(subject())
+            subjects.append(_profiled(subject))
             baselines.append(baseline())
         else:
             baselines.append(baseline())
-            subjects.append(subject())
+            subjects.append(_profiled(subject))
     return subjects, baselines
 
 

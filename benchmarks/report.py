@@ -122,6 +122,7 @@ def machine_summary(results: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:
         ("Commit", f"{machine['git_commit'][:12]} ({machine['git_branch']}){dirty}"),
         ("CPU", f"{machine['cpu']}, {machine['cores']} cores"),
         ("OS", f"{machine['os']} (kernel {machine['kernel']})"),
+        ("Load at start", " / ".join(f"{x:.2f}" for x in machine["load_average"])),
         ("Python", machine["python"]),
         ("SQLite", machine["sqlite"]),
         ("PostgreSQL", machine.get("postgresql") or "not measured"),

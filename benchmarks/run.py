@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime
 import json
 import os
 import pathlib
+import pstats
 import shutil
 import sys
 import tempfile
@@ -31,6 +33,7 @@ from . import (
     fig_signals,
     fig_sync,
     machine,
+    measure,
     report,
 )
 from .apps import Databases
@@ -70,6 +73,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         " empty skips them); its flask_integrations_* tables are dropped",
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the subject of each figure (main thread only) and print"
+        " its hottest functions instead of recording results",
+    )
+    parser.add_argument(
         "--results-dir",
         type=pathlib.Path,
         default=report.RESULTS,
@@ -78,8 +87,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> pathlib.Path:
-    """Run the figures asked for; return the path of the results file."""
+def main(argv: list[str] | None = None) -> pathlib.Path | None:
+    """Run the figures asked for; return the path of the results file
+    (none when profiling)."""
     args = parse_args(argv)
     settings = Settings.for_run(args.quick, args.runs)
     postgresql = args.database_url or None
@@ -93,10 +103,20 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
         for figure in args.only or sorted(FIGURES):
             print(f"figure {figure}…", file=sys.stderr, flush=True)
             figure_started = time.monotonic()
+            if args.profile:
+                measure.profiler = cProfile.Profile()
             rows.extend(FIGURES[figure](databases, settings))
             timings[figure] = round(time.monotonic() - figure_started, 1)
+            if measure.profiler is not None:
+                print(f"\nFigure {figure}, hottest functions of the subject:")
+                stats = pstats.Stats(measure.profiler, stream=sys.stdout)
+                stats.sort_stats("tottime").print_stats(25)
+                measure.profiler = None
     finally:
+        measure.profiler = None
         shutil.rmtree(folder, ignore_errors=True)
+    if args.profile:
+        return None
     now = datetime.datetime.now(datetime.timezone.utc)
     results = {
         "schema": 1,
@@ -105,6 +125,7 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
         "options": {
             "quick": settings.quick,
             "runs": settings.runs,
+            "slow_runs": settings.slow_runs,
             "figures": args.only or sorted(FIGURES),
             "postgresql": bool(postgresql),
         },
@@ -114,7 +135,7 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     print(report.text_table(results))
     args.results_dir.mkdir(parents=True, exist_ok=True)
     name = f"{now:%Y-%m-%d}-{details['git_short'] or 'unknown'}.json"
-    path = args.results_dir / name
+    path: pathlib.Path = args.results_dir / name
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     print(f"\nwritten to {path}", file=sys.stderr)
     return path

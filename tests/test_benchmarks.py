@@ -24,8 +24,8 @@ def test_quick_run_records_every_row_and_the_machine(tmp_path: pathlib.Path) -> 
         ]
     )
 
+    assert path is not None and path.parent == tmp_path
     results = json.loads(path.read_text(encoding="utf-8"))
-    assert path.parent == tmp_path
     assert results["options"]["figures"] == ["1", "3"]
     assert [row["figure"] for row in results["rows"]] == ["1", "1", "3"]
     for row in results["rows"]:
@@ -47,6 +47,7 @@ def test_the_docs_table_is_made_from_the_newest_results(
     path = run.main(
         ["--quick", "--only", "1", "--database-url", "", "--results-dir", str(tmp_path)]
     )
+    assert path is not None
     older = json.loads(path.read_text(encoding="utf-8"))
     older["date"] = "2000-01-01T00:00:00+00:00"
     older["rows"][0]["name"] = "an older figure"
