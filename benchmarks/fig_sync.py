@@ -60,11 +60,16 @@ class Peer:
 
 
 class Changes:
-    """Commits one change per call through app A; says what B should see."""
+    """Commits one change per call through app A; says what B should see.
+
+    Renames and enable/disable toggles alternate; every change alters what
+    B's view shows, so a stale answer is never mistaken for a fresh one.
+    """
 
     def __init__(self, bench: BenchApp) -> None:
         self.bench = bench
         self.made = 0
+        self.shown: list[str] = []
 
     def commit(self) -> list[str]:
         """Commit the next change; return the names B should now see."""
@@ -78,14 +83,21 @@ class Changes:
                 .where(model.integration_id == WATCHED_ID)
                 .order_by(model.id)
             ).all()
-            config = configs[self.made % len(configs)]
+            enabled = [c for c in configs if c.enabled]
+            disabled = [c for c in configs if not c.enabled]
             if self.made % 2:
+                config = enabled[self.made % len(enabled)]
                 config.name = f"config {config.id} renamed {self.made}"
+            elif disabled:
+                disabled[0].enabled = True
             else:
-                config.enabled = not config.enabled
+                enabled[self.made % len(enabled)].enabled = False
             expected = sorted(c.name for c in configs if c.enabled)
             session.commit()
-            return expected
+        if expected == self.shown:
+            raise BenchmarkError("A change left B's view as it was.")
+        self.shown = expected
+        return expected
 
 
 def _measure(
