@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app example_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run install init serve test docs browser-deps screenshots clean
+.PHONY: run install init serve test bench docs browser-deps screenshots clean
 
 run: install init serve
 
@@ -29,6 +29,14 @@ serve: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Every figure of docs/performance.rst, side by side with its baseline; writes
+# benchmarks/results/<date>-<commit>.json. The PostgreSQL figures use
+# BENCH_DATABASE_URL (its flask_integrations_* tables are dropped); set it
+# empty to skip them. BENCH_ARGS="--quick" or "--only 3" for a shorter run.
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+bench: install
+	$(BIN)/python -m benchmarks --database-url "$(BENCH_DATABASE_URL)" $(BENCH_ARGS)
 
 # axe-core for the accessibility checks of the browser tests.
 browser-deps: build/node/node_modules/axe-core/axe.min.js

@@ -25,7 +25,7 @@ autodoc_typehints = "description"
 html_theme = "furo"
 html_title = "flask-integrations"
 html_static_path = ["_static"]
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated"]
 nitpicky = True
 
 
@@ -215,3 +215,25 @@ def _write_redirects(app: Any, exception: Exception | None) -> None:
 def setup(app: Any) -> None:
     app.connect("missing-reference", _resolve_reexported)
     app.connect("build-finished", _write_redirects)
+    app.connect("builder-inited", write_benchmark_results)
+
+
+def write_benchmark_results(app: Any) -> None:
+    """Render the newest committed benchmark results into the file that
+    performance.rst includes, so the page always shows what was recorded."""
+    from benchmarks import report
+
+    found = report.newest()
+    if found is None:
+        text = "No results are recorded yet: run ``make bench`` and commit them.\n"
+    else:
+        path, results = found
+        text = (
+            f"Recorded in ``benchmarks/results/{path.name}``.\n\n"
+            + report.rst_table(results)
+        )
+    target = pathlib.Path(app.srcdir) / "_generated" / "benchmark-results.inc"
+    target.parent.mkdir(exist_ok=True)
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+
