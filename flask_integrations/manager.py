@@ -509,6 +509,12 @@ class IntegrationManager:
         """
         if not self.enabled:
             return
+        watcher = self._watcher
+        maybe_changed: bool | None = None
+        if watcher is not None and not self._needs_recalc and not self.sync_interval:
+            maybe_changed = watcher.changed()
+            if not maybe_changed:
+                return  # the common case: nothing committed since the last check
         now = time.monotonic()
         if (
             not self._needs_recalc
@@ -518,7 +524,8 @@ class IntegrationManager:
             return
         # Asked before the counter is read, so a commit landing in between is
         # seen now or reported by the watcher next time.
-        maybe_changed = self._get_watcher().changed()
+        if maybe_changed is None:
+            maybe_changed = self._get_watcher().changed()
         if not (maybe_changed or self._needs_recalc):
             self._last_sync = now
             return

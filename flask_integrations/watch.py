@@ -212,23 +212,42 @@ class SQLiteWatcher(ChangeWatcher):
         self._connection: sqlite3.Connection | None = None
         self._token: object = None
         self._value: object = None
+        self._header = bytearray(28)
+        self._buffers = [self._header]
 
     def changed(self) -> bool:
         with self._lock:
-            try:
-                token = self._read_token()
-                if token == self._token and token is not None:
+            fd = self._fd
+            if fd is not None and self._token is not None:
+                # The common case, kept short: rollback-journal mode and an
+                # unchanged file change counter.
+                try:
+                    read = os.preadv(fd, self._buffers, 0)
+                except OSError:
+                    read = 0
+                if (
+                    read == 28
+                    and self._header[18] != 2
+                    and self._header[24:28] == self._token
+                ):
                     return False
-                with _sqlite_lock(self.path):
-                    # fetchall() finishes the statement: no read lock is kept.
-                    value = self._connect().execute(self.sql).fetchall()
-            except (OSError, sqlite3.Error):
-                self._close()
-                return True
-            self._token = token
-            changed = value != self._value
-            self._value = value
-            return changed
+            return self._check()
+
+    def _check(self) -> bool:
+        try:
+            token = self._read_token()
+            if token == self._token and token is not None:
+                return False
+            with _sqlite_lock(self.path):
+                # fetchall() finishes the statement: no read lock is kept.
+                value = self._connect().execute(self.sql).fetchall()
+        except (OSError, sqlite3.Error):
+            self._close()
+            return True
+        self._token = token
+        changed = value != self._value
+        self._value = value
+        return changed
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -275,24 +294,18 @@ class CounterWatcher(_ConnectionWatcher):
 
     def __init__(self, engine: sa.Engine, statement: sa.Select[t.Any]) -> None:
         super().__init__(engine)
-        self.sql = str(
-            statement.compile(
-                dialect=engine.dialect, compile_kwargs={"literal_binds": True}
-            )
-        )
+        self.sql = _literal_sql(engine, statement)
         self._value: object = None
+        self._cursor: t.Any = None
 
     def _prepare(self, connection: t.Any) -> None:
         self._engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
         self._value = None
+        self._cursor = connection.cursor()
 
     def _poll(self, connection: t.Any) -> bool:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(self.sql)
-            value = cursor.fetchall()
-        finally:
-            cursor.close()
+        self._cursor.execute(self.sql)
+        value = self._cursor.fetchall()
         changed = bool(value != self._value)
         self._value = value
         return changed
