@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import current_app, has_app_context
+from flask.globals import _cv_app
 
 try:  # pragma: no cover - depends on what is installed
     from flask_babel import gettext as _babel_gettext
@@ -19,11 +19,12 @@ except ImportError:  # pragma: no cover
 
 
 def _babel_ready() -> bool:
-    return (
-        _babel_gettext is not None
-        and has_app_context()
-        and "babel" in current_app.extensions
-    )
+    if _babel_gettext is None:
+        return False
+    # Flask's context variable rather than two proxies: pages call this
+    # for every string they show.
+    ctx = _cv_app.get(None)
+    return ctx is not None and "babel" in ctx.app.extensions
 
 
 def current_language() -> str:

@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
@@ -205,32 +206,36 @@ def list_configs() -> str:
     total = sum(counts.values())
     pages = max(1, math.ceil(total / per_page))
     page = min(page, pages)
-    configs = (
-        session.execute(
-            sa.select(model)
-            .where(*conditions)
-            .order_by(model.integration_id, model.name, model.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
+    # Plain rows of the columns shown: a page may hold a thousand rows, and
+    # ORM instances (with their JSON settings) would cost far more.
+    configs = session.execute(
+        sa.select(
+            model.id,
+            model.integration_id,
+            model.name,
+            model.enabled,
+            model.last_updated,
         )
-        .scalars()
-        .all()
-    )
+        .where(*conditions)
+        .order_by(model.integration_id, model.name, model.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
     integrations = sorted(manager.get_integrations(), key=_sort_key)
     registered = {i.integration_id for i in integrations}
-    by_integration: dict[str, list[t.Any]] = {}
+    states = _delivery_states([c.id for c in configs])
+    build_row = ListRowBuilder(request.full_path, states)
+    by_integration: dict[str, list[ListRow]] = {}
     orphans = []
     for config in configs:
+        row = build_row(config)
         if config.integration_id in registered:
-            by_integration.setdefault(config.integration_id, []).append(config)
+            by_integration.setdefault(config.integration_id, []).append(row)
         else:
-            orphans.append(config)
-    states = _delivery_states([c.id for c in configs])
+            orphans.append(row)
     return render_template(
         "flask_integrations/list.html",
         integrations=integrations,
-        states=states,
-        now=utcnow(),
         configs_by_integration=by_integration,
         counts=counts,
         orphans=orphans,
@@ -240,6 +245,94 @@ def list_configs() -> str:
         total=total,
         action_form=ActionForm(),
     )
+
+
+class ListRow(t.NamedTuple):
+    """One configuration of the list page, with everything its row shows
+    computed once in Python (a page can hold a thousand rows, and each
+    template call costs more than the work it does)."""
+
+    id: int
+    integration_id: str
+    name: str
+    enabled: bool
+    edit_url: str
+    toggle_url: str
+    delete_url: str
+    updated: Markup
+    note: Markup
+
+
+class ListRowBuilder:
+    """Builds :class:`ListRow` objects, with one :func:`~flask.url_for`
+    call per endpoint for the whole page.
+
+    :param next_path: Where the toggle button returns to.
+    :param states: Delivery states by configuration id.
+    """
+
+    _ID = "999999999999"
+    _ENDPOINTS = ("edit_config", "delete_config", "toggle_config")
+
+    def __init__(self, next_path: str, states: t.Mapping[int, t.Any]) -> None:
+        self._patterns = {
+            name: url_for(
+                f"integrations.{name}",
+                integration_id="integration-placeholder",
+                config_id=self._ID,
+                **({"next": next_path} if name == "toggle_config" else {}),  # type: ignore[arg-type]
+            )
+            for name in self._ENDPOINTS
+        }
+        self._states = states
+        self._now = utcnow()
+
+    def _url(self, name: str, integration_id: str, config_id: str) -> str:
+        # Integration ids are made of URL-safe characters only.
+        return (
+            self._patterns[name]
+            .replace("integration-placeholder", integration_id, 1)
+            .replace(self._ID, config_id, 1)
+        )
+
+    def __call__(self, config: t.Any) -> ListRow:
+        """The row of ``config`` (a row of the list query)."""
+        integration_id, config_id = str(config.integration_id), str(config.id)
+        updated = config.last_updated
+        return ListRow(
+            id=config.id,
+            integration_id=integration_id,
+            name=config.name,
+            enabled=config.enabled,
+            edit_url=self._url("edit_config", integration_id, config_id),
+            toggle_url=self._url("toggle_config", integration_id, config_id),
+            delete_url=self._url("delete_config", integration_id, config_id),
+            # Dates print as digits and punctuation only: nothing to escape.
+            updated=Markup(
+                f'<time datetime="{updated.isoformat()}">'
+                f"{updated.strftime('%Y-%m-%d %H:%M UTC')}</time>"
+            )
+            if updated
+            else Markup(""),
+            note=self._note(config),
+        )
+
+    def _note(self, config: t.Any) -> Markup:
+        state = self._states.get(config.id)
+        if state is None:
+            return Markup("")
+        if state["disabled_reason"] and not config.enabled:
+            return Markup('<br><span class="fi-failure-note">{}</span>').format(
+                state["disabled_reason"]
+            )
+        paused = state["paused_until"]
+        if paused and paused > self._now and config.enabled:
+            text = _(
+                "Paused after %(count)s failed deliveries",
+                count=state["consecutive_failures"],
+            )
+            return Markup('<br><span class="fi-warning-note">{}</span>').format(text)
+        return Markup("")
 
 
 # -- add and edit ---------------------------------------------------------------
