@@ -922,3 +922,41 @@ def test_concurrent_failures_are_all_counted(hook, app, db, receiver):
     assert errors == []
     assert len(log_rows(db, config_id)) == 6
     assert state_row(db, config_id)["consecutive_failures"] == 6
+
+
+def test_group_commit_writes_every_waiting_write_and_reports_failures(
+    tmp_path: t.Any,
+) -> None:
+    from flask_integrations.delivery import GroupCommit
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'group.sqlite3'}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE written (n INTEGER UNIQUE)"))
+    group = GroupCommit()
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            group.write(
+                engine,
+                lambda c: c.execute(
+                    sa.text("INSERT INTO written VALUES (:n)"), {"n": n}
+                ),
+            )
+        except sa.exc.SQLAlchemyError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with engine.connect() as connection:
+        written = connection.execute(sa.text("SELECT n FROM written")).scalars()
+        assert sorted(written) == list(range(40))
+
+    write(3)  # violates the unique constraint: its owner hears of it
+    assert len(errors) == 1
+    assert isinstance(errors[0], sa.exc.IntegrityError)
+    engine.dispose()
