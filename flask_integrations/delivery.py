@@ -577,18 +577,43 @@ def get_state(manager: IntegrationManager, config_id: int) -> sa.RowMapping | No
     )
 
 
+#: Seconds a configuration this process saw unpaused is trusted to stay so
+#: without reading its delivery state again. A pause set by another process
+#: applies here within this time; pauses last a minute or more.
+CLEAN_STATE_TTL = 1.0
+
+_clean_states: weakref.WeakKeyDictionary[IntegrationManager, dict[int, float]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _known_clean(manager: IntegrationManager) -> dict[int, float]:
+    """When each configuration was last seen with a state row and no pause."""
+    known = _clean_states.get(manager)
+    if known is None:
+        known = _clean_states.setdefault(manager, {})
+    return known
+
+
 def _read_state(manager: IntegrationManager, config_id: int) -> tuple[bool, float]:
     """Whether a configuration has a delivery state row yet, and the seconds
     left of its pause."""
+    known = _known_clean(manager)
+    seen = known.get(config_id)
+    if seen is not None and time.monotonic() - seen < CLEAN_STATE_TTL:
+        return True, 0.0
     table = get_state_table(_metadata(manager))
     engine = manager.engine()
     with database_lock(engine), engine.connect() as connection:
         row = connection.execute(
             sa.select(table.c.paused_until).where(table.c.config_id == config_id)
         ).first()
-    if row is None or row.paused_until is None:
-        return row is not None, 0.0
-    return True, max(0.0, float((row.paused_until - utcnow()).total_seconds()))
+    pause = 0.0
+    if row is not None and row.paused_until is not None:
+        pause = max(0.0, float((row.paused_until - utcnow()).total_seconds()))
+    if row is not None and not pause:
+        known[config_id] = time.monotonic()
+    return row is not None, pause
 
 
 def _ensure_state_row(engine: sa.Engine, table: sa.Table, config_id: int) -> None:
@@ -634,6 +659,7 @@ def record_success(
         )
 
     _group_commit(manager).write(engine, write)
+    _known_clean(manager)[config_id] = time.monotonic()
 
 
 class GroupCommit:
@@ -737,6 +763,7 @@ def record_failure(
     table = get_state_table(_metadata(manager))
     engine = manager.engine()
     now = utcnow()
+    _known_clean(manager).pop(config.id, None)
     _ensure_state_row(engine, table, config.id)
     with database_lock(engine), engine.begin() as connection:
         # Counting in the UPDATE keeps concurrent failures from being lost.

@@ -960,3 +960,33 @@ def test_group_commit_writes_every_waiting_write_and_reports_failures(
     assert len(errors) == 1
     assert isinstance(errors[0], sa.exc.IntegrityError)
     engine.dispose()
+
+
+def test_a_pause_set_by_another_process_applies_once_the_clean_state_expires(
+    hook, app, db, receiver, dispatcher, monkeypatch
+):
+    from datetime import datetime, timezone
+
+    from flask_integrations import delivery
+
+    config_id = add_config(hook, receiver.url("/ok"))
+    hook.send_event(CREATED, {})
+    assert len(receiver.requests) == 1
+    # Another process paused it: this one does not read the state again
+    # within CLEAN_STATE_TTL, and does after.
+    table = db.metadata.tables["flask_integrations_delivery_state"]
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(
+            sa.update(table).values(
+                paused_until=datetime.now(timezone.utc) + timedelta(minutes=5)
+            )
+        )
+    monkeypatch.setattr(delivery, "CLEAN_STATE_TTL", 0.0)
+
+    [job] = hook.send_event(CREATED, {})
+
+    assert len(receiver.requests) == 1
+    assert [(j.delivery_id, j.attempt) for j in dispatcher.postponed] == [
+        (job.delivery_id, 1)
+    ]
+    assert [r["outcome"] for r in log_rows(db, config_id)] == ["success"]
