@@ -22,11 +22,11 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import os
 import random
 import threading
 import time
 import typing as t
-import uuid
 import weakref
 from datetime import datetime, timedelta
 
@@ -214,8 +214,15 @@ def _is_permanent(exc: OutboundRequestError) -> bool:
 
 
 def new_delivery_id() -> str:
-    """A new delivery id."""
-    return uuid.uuid4().hex
+    """A new delivery id: 128 random bits as 32 hex digits."""
+    return os.urandom(16).hex()
+
+
+def new_delivery_ids(count: int) -> list[str]:
+    """``count`` new delivery ids, from one read of the random source (a
+    fan-out needs one per configuration)."""
+    digits = os.urandom(16 * count).hex()
+    return [digits[i : i + 32] for i in range(0, 32 * count, 32)]
 
 
 def queue(manager: IntegrationManager, job: DeliveryJob) -> None:

@@ -332,21 +332,28 @@ class Integration:
         :return: The queued jobs.
         :raises IntegrationError: ``payload`` is not JSON-serialisable.
         """
-        from .delivery import DeliveryJob, new_delivery_id, queue_all
+        from .delivery import DeliveryJob, new_delivery_ids, queue_all
 
         payload = _json_copy(payload, self.integration_id)
         if switched_off(self.integration_mgr):
             return []
+        configs = [
+            config
+            for config in self.get_configs(**filter_kwargs)
+            if self.receives(config, event)
+        ]
+        integration_id = t.cast(str, self.integration_id)
         jobs = [
             DeliveryJob(
-                delivery_id=new_delivery_id(),
+                delivery_id=delivery_id,
                 config_id=config.id,
-                integration_id=t.cast(str, self.integration_id),
+                integration_id=integration_id,
                 event=event,
                 payload=payload,
             )
-            for config in self.get_configs(**filter_kwargs)
-            if self.receives(config, event)
+            for config, delivery_id in zip(
+                configs, new_delivery_ids(len(configs)), strict=True
+            )
         ]
         queue_all(self.integration_mgr, jobs)
         return jobs
