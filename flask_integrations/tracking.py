@@ -60,6 +60,8 @@ class FlushedConfig:
     deleted: bool
     history: tuple[str, dict[str, t.Any]] | None
     actor: str | None
+    #: Enabled by this flush after being disabled.
+    reenabled: bool = False
 
 
 @dataclass
@@ -92,9 +94,26 @@ def bump_generation(connection: sa.Connection, metadata: sa.MetaData) -> None:
         .values(generation=table.c.generation + 1)
     )
     if result.rowcount == 0:
-        connection.execute(
-            sa.insert(table).values(name=CONFIG_GENERATION_KEY, generation=1)
-        )
+        # The first change ever: create the row. Two first changes may race;
+        # where the database can, the loser waits for the winner's row and
+        # then increments it.
+        if connection.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            connection.execute(
+                pg_insert(table)
+                .values(name=CONFIG_GENERATION_KEY, generation=0)
+                .on_conflict_do_nothing()
+            )
+            connection.execute(
+                sa.update(table)
+                .where(table.c.name == CONFIG_GENERATION_KEY)
+                .values(generation=table.c.generation + 1)
+            )
+        else:
+            connection.execute(
+                sa.insert(table).values(name=CONFIG_GENERATION_KEY, generation=1)
+            )
 
 
 def _column_values(config: IntegrationConfigMixin) -> dict[str, t.Any]:
@@ -173,9 +192,25 @@ def _before_flush(session: Session, flush_context: t.Any, instances: t.Any) -> N
     for obj, created, deleted in touched:
         changes.in_flush.append(
             FlushedConfig(
-                obj, created, deleted, describe_change(obj, created, deleted), actor
+                obj,
+                created,
+                deleted,
+                describe_change(obj, created, deleted),
+                actor,
+                reenabled=not created and not deleted and _reenabled(obj),
             )
         )
+
+
+def _reenabled(config: IntegrationConfigMixin) -> bool:
+    """Whether ``config`` goes from disabled to enabled in this flush."""
+    history = sa.inspect(config).attrs.enabled.history
+    return (
+        bool(history.added)
+        and history.added[0] is True
+        and not any(history.deleted)
+        and bool(history.deleted)
+    )
 
 
 @event.listens_for(Session, "after_flush")
@@ -210,9 +245,27 @@ def _after_flush(session: Session, flush_context: t.Any) -> None:
             record_history(
                 connection, table.metadata, obj, values, action, details, flushed.actor
             )
+        if flushed.reenabled:
+            _reset_delivery_state(connection, table.metadata, values["id"])
         if not flushed.deleted:
             remember_loaded_json(obj)
     changes.in_flush.clear()
+
+
+def _reset_delivery_state(
+    connection: sa.Connection, metadata: sa.MetaData, config_id: t.Any
+) -> None:
+    """A configuration enabled again starts afresh: no failure count, pause
+    or disabled reason left from before (in the same transaction, whoever
+    enabled it: the admin pages, the CLI or code)."""
+    from .delivery import get_state_table
+
+    table = get_state_table(metadata)
+    connection.execute(
+        sa.update(table)
+        .where(table.c.config_id == config_id)
+        .values(disabled_reason=None, consecutive_failures=0, paused_until=None)
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -990,3 +990,30 @@ def test_a_pause_set_by_another_process_applies_once_the_clean_state_expires(
         (job.delivery_id, 1)
     ]
     assert [r["outcome"] for r in log_rows(db, config_id)] == ["success"]
+
+
+@pytest.mark.parametrize("how", ["code", "cli"])
+def test_enabling_an_auto_disabled_configuration_anywhere_starts_afresh(
+    how, hook, app, db, receiver
+):
+    app.config.update(INTEGRATIONS_RETRY_SCHEDULE=(), INTEGRATIONS_AUTO_DISABLE_AFTER=2)
+    config_id = add_config(hook, receiver.url("/status/503"))
+    hook.send_event(CREATED, {"n": 1})
+    hook.send_event(CREATED, {"n": 2})
+    assert config_row(db, config_id)["enabled"] is False
+    assert state_row(db, config_id)["disabled_reason"]
+    end_session(db)
+
+    if how == "code":
+        config = hook.integration_mgr.get_config(config_id)
+        config.enabled = True
+        db.session.commit()
+    else:
+        result = app.test_cli_runner().invoke(
+            args=["integrations", "enable", str(config_id)]
+        )
+        assert result.exit_code == 0, result.output
+
+    state = state_row(db, config_id)
+    assert (state["disabled_reason"], state["consecutive_failures"]) == (None, 0)
+    assert state["paused_until"] is None

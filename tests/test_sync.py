@@ -1374,3 +1374,41 @@ def test_unregistering_leaves_listable_orphans(sync, other, manager, db):
     db.session.delete(manager.get_config(listed[0].id))
     db.session.commit()
     assert [c.name for c in manager.get_integration_configs()] == ["theirs"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_first_changes_ever_both_commit(shared_database_url: str) -> None:
+    """The generation row does not exist yet: two transactions bumping it at
+    once must not fail on its primary key."""
+    from flask_integrations.models import get_sync_table
+    from flask_integrations.tracking import bump_generation
+
+    metadata = sa.MetaData()
+    table = get_sync_table(metadata)
+    engine = sa.create_engine(shared_database_url)
+    metadata.create_all(engine)
+    errors: list[BaseException] = []
+    try:
+        first = engine.connect()
+        first.begin()
+        bump_generation(first, metadata)
+
+        def second() -> None:
+            try:
+                with engine.begin() as connection:
+                    bump_generation(connection, metadata)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(0.5)  # it waits for the first transaction's row
+        first.commit()
+        first.close()
+        thread.join(10)
+        assert errors == []
+        with engine.connect() as connection:
+            assert connection.execute(sa.select(table.c.generation)).scalar() == 2
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()
