@@ -1397,7 +1397,7 @@ def test_two_first_changes_ever_both_commit(shared_database_url: str) -> None:
             try:
                 with engine.begin() as connection:
                     bump_generation(connection, metadata)
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:  # reported below
                 errors.append(exc)
 
         thread = threading.Thread(target=second)
