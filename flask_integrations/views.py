@@ -25,7 +25,7 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
@@ -224,7 +224,9 @@ def list_configs() -> str:
     integrations = sorted(manager.get_integrations(), key=_sort_key)
     registered = {i.integration_id for i in integrations}
     states = _delivery_states([c.id for c in configs])
-    build_row = ListRowBuilder(request.full_path, states)
+    action_form = ActionForm()
+    csrf_field = action_form.csrf_token() if "csrf_token" in action_form else ""
+    build_row = ListRowBuilder(request.full_path, states, csrf_field)
     by_integration: dict[str, list[ListRow]] = {}
     orphans = []
     for config in configs:
@@ -243,7 +245,7 @@ def list_configs() -> str:
         page=page,
         pages=pages,
         total=total,
-        action_form=ActionForm(),
+        action_form=action_form,
     )
 
 
@@ -261,6 +263,24 @@ class ListRow(t.NamedTuple):
     delete_url: str
     updated: Markup
     note: Markup
+    #: The whole ``<tr>``, as the default template shows it.
+    html: Markup
+
+
+#: The markup of a row of the list page. A template of the app's own can
+#: render the row from a :class:`ListRow`'s fields instead.
+_ROW_HTML = (
+    '<tr>\n<th scope="row"><a href="{edit}">{title}</a></th>\n'
+    "<td>{badge}{note}</td>\n<td>{updated}</td>\n"
+    '<td class="fi-actions">\n'
+    '<a class="fi-button fi-button-secondary" href="{edit}">{edit_label}'
+    '<span class="fi-visually-hidden"> {name}</span></a>\n'
+    '<form method="post" class="fi-inline-form" action="{toggle}">{csrf}'
+    '<button type="submit" class="fi-button fi-button-secondary">{toggle_label}'
+    '<span class="fi-visually-hidden"> {name}</span></button></form>\n'
+    '<a class="fi-button fi-button-danger" href="{delete}">{delete_label}'
+    '<span class="fi-visually-hidden"> {name}</span></a>\n</td>\n</tr>\n'
+)
 
 
 class ListRowBuilder:
@@ -269,12 +289,15 @@ class ListRowBuilder:
 
     :param next_path: Where the toggle button returns to.
     :param states: Delivery states by configuration id.
+    :param csrf_field: The CSRF field of the toggle forms, rendered.
     """
 
     _ID = "999999999999"
     _ENDPOINTS = ("edit_config", "delete_config", "toggle_config")
 
-    def __init__(self, next_path: str, states: t.Mapping[int, t.Any]) -> None:
+    def __init__(
+        self, next_path: str, states: t.Mapping[int, t.Any], csrf_field: str = ""
+    ) -> None:
         self._patterns = {
             name: url_for(
                 f"integrations.{name}",
@@ -286,6 +309,20 @@ class ListRowBuilder:
         }
         self._states = states
         self._now = utcnow()
+        self._csrf = str(csrf_field)
+        labels = {
+            "edit": _("Edit"),
+            "delete": _("Delete"),
+            "enable": _("Enable"),
+            "disable": _("Disable"),
+            "unnamed": _("(unnamed)"),
+        }
+        self._labels = {k: str(escape(v)) for k, v in labels.items()}
+        badge = '<span class="fi-badge fi-badge-{}">{}</span>'
+        self._badges = {
+            True: badge.format("on", escape(_("Enabled"))),
+            False: badge.format("off", escape(_("Disabled"))),
+        }
 
     def _url(self, name: str, integration_id: str, config_id: str) -> str:
         # Integration ids are made of URL-safe characters only.
@@ -299,22 +336,44 @@ class ListRowBuilder:
         """The row of ``config`` (a row of the list query)."""
         integration_id, config_id = str(config.integration_id), str(config.id)
         updated = config.last_updated
+        edit_url = self._url("edit_config", integration_id, config_id)
+        toggle_url = self._url("toggle_config", integration_id, config_id)
+        delete_url = self._url("delete_config", integration_id, config_id)
+        # Dates print as digits and punctuation only: nothing to escape.
+        updated_html = Markup(
+            f'<time datetime="{updated.isoformat()}">'
+            f"{updated.strftime('%Y-%m-%d %H:%M UTC')}</time>"
+            if updated
+            else ""
+        )
+        note = self._note(config)
+        labels = self._labels
+        name = str(escape(config.name or ""))
+        html = _ROW_HTML.format(
+            edit=escape(edit_url),
+            toggle=escape(toggle_url),
+            delete=escape(delete_url),
+            title=name or labels["unnamed"],
+            name=name,
+            badge=self._badges[bool(config.enabled)],
+            note=note,
+            updated=updated_html,
+            csrf=self._csrf,
+            edit_label=labels["edit"],
+            delete_label=labels["delete"],
+            toggle_label=labels["disable" if config.enabled else "enable"],
+        )
         return ListRow(
             id=config.id,
             integration_id=integration_id,
             name=config.name,
             enabled=config.enabled,
-            edit_url=self._url("edit_config", integration_id, config_id),
-            toggle_url=self._url("toggle_config", integration_id, config_id),
-            delete_url=self._url("delete_config", integration_id, config_id),
-            # Dates print as digits and punctuation only: nothing to escape.
-            updated=Markup(
-                f'<time datetime="{updated.isoformat()}">'
-                f"{updated.strftime('%Y-%m-%d %H:%M UTC')}</time>"
-            )
-            if updated
-            else Markup(""),
-            note=self._note(config),
+            edit_url=edit_url,
+            toggle_url=toggle_url,
+            delete_url=delete_url,
+            updated=updated_html,
+            note=note,
+            html=Markup(html),
         )
 
     def _note(self, config: t.Any) -> Markup:
