@@ -407,7 +407,8 @@ def add_config(integration_id: str) -> str | Response:
             setattr(config, column, value)
         session = get_state().manager.session
         session.add(config)
-        session.commit()
+        if not _commit(session):
+            return _render_busy(integration, form, None)
         flash(_("Added “%(name)s”.", name=config.name), "integrations")
         return _success_redirect()
     _reject_bad_csrf(form)
@@ -431,10 +432,14 @@ def edit_config(integration_id: str, config_id: int) -> str | Response:
         form.populate_config(config)
         session = get_state().manager.session
         try:
-            session.commit()
+            saved = _commit(session)
         except StaleDataError:
             session.rollback()
             return _render_conflict(integration, config_id)
+        if not saved:
+            return _render_busy(
+                integration, form, get_config_or_404(integration_id, config_id)
+            )
         flash(_("Saved “%(name)s”.", name=config.name), "integrations")
         return _success_redirect()
     _reject_bad_csrf(form)
@@ -530,10 +535,13 @@ def toggle_config(integration_id: str, config_id: int) -> Response:
     manager = get_state().manager
     session = manager.session
     try:
-        session.commit()
+        saved = _commit(session)
     except StaleDataError:
         session.rollback()
         return _render_gone_or_back()
+    if not saved:
+        _flash_busy()
+        return redirect(url_for("integrations.list"))
     if config.enabled:
         # Only once enabled for sure: a lost race keeps the reason shown.
         clear_disabled_reason(manager, config.id)
@@ -558,10 +566,13 @@ def delete_config(integration_id: str, config_id: int) -> str | Response:
         session = get_state().manager.session
         session.delete(config)
         try:
-            session.commit()
+            saved = _commit(session)
         except StaleDataError:
             session.rollback()
             return _render_gone_or_back()
+        if not saved:
+            _flash_busy()
+            return redirect(url_for("integrations.list"))
         flash(_("Deleted “%(name)s”.", name=name), "integrations")
         return _success_redirect()
     return render_template(
@@ -634,6 +645,46 @@ def redeliver(integration_id: str, config_id: int, delivery_id: str) -> Response
             config_id=config_id,
         )
     )
+
+
+#: SQLSTATEs of a transaction refused because of a concurrent one
+#: (serialization failure, deadlock): saving again succeeds.
+_CONCURRENCY_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def _commit(session: t.Any) -> bool:
+    """Commit; on a commit refused because of a concurrent transaction
+    (under ``REPEATABLE READ`` or ``SERIALIZABLE`` two configuration changes
+    meet on the generation row), roll back and return ``False``.
+
+    :raises StaleDataError: The configuration changed or went meanwhile.
+    """
+    try:
+        session.commit()
+    except sa.exc.DBAPIError as exc:
+        orig = exc.orig
+        state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if state not in _CONCURRENCY_SQLSTATES:
+            raise
+        session.rollback()
+        return False
+    return True
+
+
+def _flash_busy() -> None:
+    flash(
+        _(
+            "Another change was being saved at the same moment, so this one"
+            " was not saved. Please try again."
+        ),
+        "integrations",
+    )
+
+
+def _render_busy(integration: Integration, form: t.Any, config: t.Any) -> Response:
+    """Re-render a form whose save lost to a concurrent transaction."""
+    _flash_busy()
+    return Response(_render_config_page(integration, form, config), status=409)
 
 
 def _render_gone_or_back() -> Response:

@@ -114,3 +114,68 @@ def test_a_change_racing_the_commit_is_caught_too(
     assert "changed by someone else since you opened it" in response.text
     assert 'value="mine"' in response.text
     assert _stored(app, integrations, config_id).name == "original"
+
+
+class _SerializationFailure(Exception):
+    """What psycopg raises when a REPEATABLE READ commit meets a concurrent
+    one (only its SQLSTATE matters)."""
+
+    sqlstate = "40001"
+
+
+@pytest.fixture
+def refuse_next_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next commit of any session fails as a serialization failure."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    commit = Session.commit
+    calls = {"n": 0}
+
+    def refusing(self: Session) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise sa.exc.OperationalError(
+                "COMMIT", {}, _SerializationFailure("could not serialize access")
+            )
+        commit(self)
+
+    monkeypatch.setattr(Session, "commit", refusing)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_save_refused_for_a_concurrent_change_says_so_and_keeps_the_form(
+    client: t.Any,
+    app: Flask,
+    integrations: FlaskIntegrations,
+    config_id: int,
+    refuse_next_commit: None,
+) -> None:
+    response = client.post(URL.format(config_id), data={"name": "mine", "enabled": "y"})
+
+    assert response.status_code == 409
+    assert "was not saved. Please try again." in response.text
+    assert 'value="mine"' in response.text
+    assert _stored(app, integrations, config_id).name == "original"
+
+    again = client.post(URL.format(config_id), data={"name": "mine", "enabled": "y"})
+    assert again.status_code == 302
+    assert _stored(app, integrations, config_id).name == "mine"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("action", ["toggle", "delete"])
+def test_a_toggle_or_delete_refused_for_a_concurrent_change_does_nothing(
+    action: str,
+    client: t.Any,
+    app: Flask,
+    integrations: FlaskIntegrations,
+    config_id: int,
+    refuse_next_commit: None,
+) -> None:
+    response = client.post(URL.format(config_id) + f"{action}/", follow_redirects=True)
+
+    assert response.status_code == 200
+    assert "was not saved. Please try again." in response.text
+    stored = _stored(app, integrations, config_id)
+    assert stored is not None and stored.enabled is True
