@@ -267,22 +267,6 @@ class ListRow(t.NamedTuple):
     html: Markup
 
 
-#: The markup of a row of the list page. A template of the app's own can
-#: render the row from a :class:`ListRow`'s fields instead.
-_ROW_HTML = (
-    '<tr>\n<th scope="row"><a href="{edit}">{title}</a></th>\n'
-    "<td>{badge}{note}</td>\n<td>{updated}</td>\n"
-    '<td class="fi-actions">\n'
-    '<a class="fi-button fi-button-secondary" href="{edit}">{edit_label}'
-    '<span class="fi-visually-hidden"> {name}</span></a>\n'
-    '<form method="post" class="fi-inline-form" action="{toggle}">{csrf}'
-    '<button type="submit" class="fi-button fi-button-secondary">{toggle_label}'
-    '<span class="fi-visually-hidden"> {name}</span></button></form>\n'
-    '<a class="fi-button fi-button-danger" href="{delete}">{delete_label}'
-    '<span class="fi-visually-hidden"> {name}</span></a>\n</td>\n</tr>\n'
-)
-
-
 class ListRowBuilder:
     """Builds :class:`ListRow` objects, with one :func:`~flask.url_for`
     call per endpoint for the whole page.
@@ -298,15 +282,25 @@ class ListRowBuilder:
     def __init__(
         self, next_path: str, states: t.Mapping[int, t.Any], csrf_field: str = ""
     ) -> None:
-        self._patterns = {
-            name: url_for(
+        #: Per endpoint, the URL split around the integration id and the
+        #: configuration id (both made of URL- and HTML-safe characters).
+        self._parts: dict[str, tuple[str, str, str]] = {}
+        self._html_parts: dict[str, tuple[str, str, str]] = {}
+        for name in self._ENDPOINTS:
+            url = url_for(
                 f"integrations.{name}",
                 integration_id="integration-placeholder",
                 config_id=self._ID,
                 **({"next": next_path} if name == "toggle_config" else {}),  # type: ignore[arg-type]
             )
-            for name in self._ENDPOINTS
-        }
+            start, rest = url.split("integration-placeholder", 1)
+            middle, end = rest.split(self._ID, 1)
+            self._parts[name] = (start, middle, end)
+            self._html_parts[name] = (
+                str(escape(start)),
+                str(escape(middle)),
+                str(escape(end)),
+            )
         self._states = states
         self._now = utcnow()
         self._csrf = str(csrf_field)
@@ -324,54 +318,78 @@ class ListRowBuilder:
             False: badge.format("off", escape(_("Disabled"))),
         }
 
-    def _url(self, name: str, integration_id: str, config_id: str) -> str:
-        # Integration ids are made of URL-safe characters only.
-        return (
-            self._patterns[name]
-            .replace("integration-placeholder", integration_id, 1)
-            .replace(self._ID, config_id, 1)
-        )
-
     def __call__(self, config: t.Any) -> ListRow:
         """The row of ``config`` (a row of the list query)."""
-        integration_id, config_id = str(config.integration_id), str(config.id)
+        iid, cid = str(config.integration_id), str(config.id)
+        parts, html_parts = self._parts, self._html_parts
+        edit, toggle, delete = (
+            f"{a}{iid}{b}{cid}{c}"
+            for a, b, c in (
+                html_parts["edit_config"],
+                html_parts["toggle_config"],
+                html_parts["delete_config"],
+            )
+        )
         updated = config.last_updated
-        edit_url = self._url("edit_config", integration_id, config_id)
-        toggle_url = self._url("toggle_config", integration_id, config_id)
-        delete_url = self._url("delete_config", integration_id, config_id)
-        # Dates print as digits and punctuation only: nothing to escape.
-        updated_html = Markup(
-            f'<time datetime="{updated.isoformat()}">'
-            f"{updated.strftime('%Y-%m-%d %H:%M UTC')}</time>"
-            if updated
-            else ""
+        # An ISO date is digits and punctuation: nothing to escape. Stored
+        # times are UTC, so its first 16 characters are the shown time.
+        iso = updated.isoformat() if updated else ""
+        updated_html = (
+            f'<time datetime="{iso}">{iso[:10]} {iso[11:16]} UTC</time>' if iso else ""
         )
         note = self._note(config)
         labels = self._labels
         name = str(escape(config.name or ""))
-        html = _ROW_HTML.format(
-            edit=escape(edit_url),
-            toggle=escape(toggle_url),
-            delete=escape(delete_url),
-            title=name or labels["unnamed"],
-            name=name,
-            badge=self._badges[bool(config.enabled)],
-            note=note,
-            updated=updated_html,
-            csrf=self._csrf,
-            edit_label=labels["edit"],
-            delete_label=labels["delete"],
-            toggle_label=labels["disable" if config.enabled else "enable"],
+        enabled = bool(config.enabled)
+        toggle_label = labels["disable" if enabled else "enable"]
+        html = (
+            f'<tr>\n<th scope="row"><a href="{edit}">{name or labels["unnamed"]}'
+            f"</a></th>\n<td>{self._badges[enabled]}{note}</td>\n"
+            f'<td>{updated_html}</td>\n<td class="fi-actions">\n'
+            f'<a class="fi-button fi-button-secondary" href="{edit}">'
+            f'{labels["edit"]}<span class="fi-visually-hidden"> {name}</span></a>\n'
+            f'<form method="post" class="fi-inline-form" action="{toggle}">'
+            f"{self._csrf}"
+            f'<button type="submit" class="fi-button fi-button-secondary">'
+            f'{toggle_label}<span class="fi-visually-hidden"> {name}</span>'
+            f"</button></form>\n"
+            f'<a class="fi-button fi-button-danger" href="{delete}">'
+            f'{labels["delete"]}<span class="fi-visually-hidden"> {name}</span>'
+            f"</a>\n</td>\n</tr>\n"
         )
         return ListRow(
             id=config.id,
-            integration_id=integration_id,
+            integration_id=iid,
             name=config.name,
             enabled=config.enabled,
-            edit_url=edit_url,
-            toggle_url=toggle_url,
-            delete_url=delete_url,
-            updated=updated_html,
+            edit_url="".join(
+                (
+                    parts["edit_config"][0],
+                    iid,
+                    parts["edit_config"][1],
+                    cid,
+                    parts["edit_config"][2],
+                )
+            ),
+            toggle_url="".join(
+                (
+                    parts["toggle_config"][0],
+                    iid,
+                    parts["toggle_config"][1],
+                    cid,
+                    parts["toggle_config"][2],
+                )
+            ),
+            delete_url="".join(
+                (
+                    parts["delete_config"][0],
+                    iid,
+                    parts["delete_config"][1],
+                    cid,
+                    parts["delete_config"][2],
+                )
+            ),
+            updated=Markup(updated_html),
             note=note,
             html=Markup(html),
         )
