@@ -502,19 +502,19 @@ class IntegrationManager:
         integrations to match the stored configurations. A database error is
         logged and retried at the next call.
 
-        The generation counter is read only when the manager's
-        :class:`~flask_integrations.watch.ChangeWatcher` says something may
-        have been committed since the last check (or cannot tell), so a
-        check usually costs no query.
+        The manager's :class:`~flask_integrations.watch.ChangeWatcher` reads
+        the latest committed generation cheaply; only while it differs from
+        the one applied last (or the watcher cannot tell) is the counter read
+        through the session and the state reloaded, so a check usually costs
+        no query.
         """
         if not self.enabled:
             return
         watcher = self._watcher
-        maybe_changed: bool | None = None
         if watcher is not None and not self._needs_recalc and not self.sync_interval:
-            maybe_changed = watcher.changed()
-            if not maybe_changed:
-                return  # the common case: nothing committed since the last check
+            latest = watcher.generation()
+            if latest is not None and latest == self._generation:
+                return  # the common case: nothing committed since the reload
         now = time.monotonic()
         if (
             not self._needs_recalc
@@ -522,13 +522,9 @@ class IntegrationManager:
             and now - self._last_sync < self.sync_interval
         ):
             return
-        # Asked before the counter is read, so a commit landing in between is
-        # seen now or reported by the watcher next time.
-        if maybe_changed is None:
-            maybe_changed = self._get_watcher().changed()
-        if not (maybe_changed or self._needs_recalc):
-            self._last_sync = now
-            return
+        if watcher is None:
+            # Connects it now, so the next check can take the short way.
+            self._get_watcher().generation()
         try:
             if self.is_expired():
                 self.reload()

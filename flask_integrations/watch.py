@@ -1,20 +1,24 @@
-"""Cheap detection of committed changes for the per-request staleness check.
+"""Cheap reading of the committed generation for the per-request check.
 
 The generation counter in the sync table is the authority on whether
 configurations changed. Reading it through the session costs a pool
-checkout, a query and a reset on every request; a watcher answers the same
-question more cheaply: *could* anything have been committed since the last
-time it was asked? Only when it says yes (or cannot tell) does the manager
-read the counter through the session and reload.
+checkout, a query and a transaction reset on every request, and inside a
+long ``REPEATABLE READ`` transaction it may read an old snapshot. A watcher
+reads the latest *committed* generation more cheaply, outside any
+transaction of the caller:
 
-- SQLite files: the header of the database file (:class:`SQLiteWatcher`),
-  no query at all while nothing is committed.
-- Other databases: the counter itself, read on an autocommit connection of
-  the watcher's own (:class:`CounterWatcher`), one round trip.
+- SQLite files (:class:`SQLiteWatcher`): while the database file's header
+  shows no commit since the last read, the generation read then is still
+  the latest, and no query runs at all.
+- Other databases (:class:`CounterWatcher`): the counter itself, read on an
+  autocommit connection of the watcher's own, one round trip.
 
-A watcher that loses its connection, or runs in a forked child, answers
-"changed" until it has a working connection again, so a change is never
-missed; it only costs the query it was meant to save.
+The manager compares that generation with the one it last applied, and
+reloads while they differ: a watcher never "uses up" a change, so a reload
+that fails, or reads an old snapshot, is simply tried again at the next
+check. A watcher that cannot answer (a lost connection, a forked child
+before it reconnects, missing tables) returns ``None`` and the manager
+reads the counter through the session, as it would without a watcher.
 """
 
 from __future__ import annotations
@@ -43,10 +47,25 @@ logger = logging.getLogger("flask_integrations")
 #: Seconds between two attempts to reconnect a broken watcher.
 RECONNECT_DELAY = 5.0
 
+#: Seconds between two checks that a SQLite file was not replaced.
+FILE_CHECK_INTERVAL = 1.0
+
 _inherited: list[t.Any] = []
 
 _sqlite_locks: dict[str, threading.RLock] = {}
 _sqlite_locks_guard = threading.Lock()
+
+
+def _reset_locks_in_child() -> None:
+    # A lock held by another thread at fork() would never be released in
+    # the child.
+    global _sqlite_locks_guard
+    _sqlite_locks_guard = threading.Lock()
+    _sqlite_locks.clear()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch
+    os.register_at_fork(after_in_child=_reset_locks_in_child)
 
 
 def database_lock(engine: sa.Engine) -> t.ContextManager[t.Any]:
@@ -83,16 +102,20 @@ def _sqlite_file(engine: sa.Engine) -> str | None:
     return os.path.abspath(database)
 
 
-class ChangeWatcher:
-    """Tells whether the database may have changed since the last call.
+def _generation_of(rows: t.Sequence[t.Any]) -> int:
+    return int(rows[0][0] or 0) if rows else 0
 
-    This base class does not know, so it always answers ``True`` (the
-    manager then reads the counter each time).
+
+class ChangeWatcher:
+    """Reads the latest committed generation cheaply.
+
+    This base class cannot, so :meth:`generation` always returns ``None``
+    (the manager then reads the counter through the session each time).
     """
 
-    def changed(self) -> bool:
-        """Whether anything may have been committed since the last call."""
-        return True
+    def generation(self) -> int | None:
+        """The latest committed generation, or ``None`` when it cannot tell."""
+        return None
 
     def close(self) -> None:
         """Release the watcher's connection, if any."""
@@ -100,7 +123,8 @@ class ChangeWatcher:
 
 class _ConnectionWatcher(ChangeWatcher):
     """A watcher holding one DBAPI connection of its own, detached from the
-    engine's pool, recreated after errors and in forked children."""
+    engine's pool, recreated after errors, after ``engine.dispose()`` and in
+    forked children."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -108,57 +132,59 @@ class _ConnectionWatcher(ChangeWatcher):
         self._connection: t.Any = None
         self._pid = 0
         self._retry_at = 0.0
-        # engine.dispose() closes the watcher's connection too.
+        self._failing = False
         sa.event.listen(engine, "engine_disposed", self._on_engine_disposed)
 
     def _on_engine_disposed(self, engine: sa.Engine) -> None:
-        self.close()
+        self._release()
         self._retry_at = 0.0
 
-    def changed(self) -> bool:
+    def generation(self) -> int | None:
         with self._lock:
             if self._connection is not None and self._pid != os.getpid():
                 self._abandon()
-            if self._connection is None:
-                return self._start()
+            if self._connection is None and not self._start():
+                return None
             try:
-                return self._poll(self._connection)
+                value = self._read(self._connection)
             except Exception:
-                logger.warning(
-                    "Lost the connection that watches for configuration changes;"
-                    " reading the generation counter on every check until it is"
-                    " back.",
-                    exc_info=True,
-                )
+                self._warn("Lost the connection that watches for configuration changes")
                 self._discard()
-                return True
+                return None
+            self._failing = False
+            return value
 
     def _start(self) -> bool:
-        now = time.monotonic()
-        if now < self._retry_at:
-            return True
+        if time.monotonic() < self._retry_at:
+            return False
         connection = None
         try:
             fairy = self._engine.raw_connection()
             fairy.detach()
             connection = fairy.dbapi_connection
             self._prepare(connection)
-            self._poll(connection)
+            self._read(connection)
         except Exception:
             if connection is not None:
                 with contextlib.suppress(Exception):
                     connection.close()
-            logger.warning(
-                "Could not open a connection to watch for configuration changes;"
-                " will retry.",
-                exc_info=True,
-            )
-            self._retry_at = now + RECONNECT_DELAY
-            return True
+            self._warn("Could not open a connection to watch for configuration changes")
+            self._retry_at = time.monotonic() + RECONNECT_DELAY
+            return False
         self._connection = connection
         self._pid = os.getpid()
-        # Whatever was committed before it started watching is unknown.
         return True
+
+    def _warn(self, what: str) -> None:
+        # Once per failure, not at every check (missing tables would repeat).
+        if not self._failing:
+            logger.warning(
+                "%s; reading the generation counter through the session until it"
+                " works again.",
+                what,
+                exc_info=True,
+            )
+            self._failing = True
 
     def _discard(self) -> None:
         connection, self._connection = self._connection, None
@@ -172,7 +198,7 @@ class _ConnectionWatcher(ChangeWatcher):
         _inherited.append(self._connection)
         self._connection = None
 
-    def close(self) -> None:
+    def _release(self) -> None:
         with self._lock:
             if self._connection is None:
                 return
@@ -181,11 +207,16 @@ class _ConnectionWatcher(ChangeWatcher):
             else:
                 self._abandon()
 
+    def close(self) -> None:
+        self._release()
+        with contextlib.suppress(sa.exc.InvalidRequestError):
+            sa.event.remove(self._engine, "engine_disposed", self._on_engine_disposed)
+
     def _prepare(self, connection: t.Any) -> None:
         """Set the new connection up."""
 
-    def _poll(self, connection: t.Any) -> bool:
-        """Whether a change was committed since the last poll."""
+    def _read(self, connection: t.Any) -> int:
+        """Read the generation on ``connection``."""
         raise NotImplementedError
 
 
@@ -194,35 +225,46 @@ class SQLiteWatcher(ChangeWatcher):
 
     Every commit to the file changes something cheap to read: in
     rollback-journal mode SQLite increments the *file change counter* in the
-    database header before the commit completes (one ``pread()``); in WAL
+    database header before the commit completes (one ``preadv()``); in WAL
     mode ``PRAGMA data_version`` on the watcher's own connection changes.
-    Only then does the watcher read the generation counter on that
-    connection, so commits of other tables (a delivery log, the app's own
-    data) cost one small query, not a reload.
+    Only then does the watcher read the generation on that connection, so
+    commits of other tables (a delivery log, the app's own data) cost one
+    small query, not a reload. A file replaced by another one (a restored
+    backup) is noticed within :data:`FILE_CHECK_INTERVAL` seconds.
 
     :param path: The database file.
-    :param statement: The query returning the generation counter.
+    :param sql: The query returning the generation counter.
+    :param engine: Its ``dispose()`` closes the watcher's file too.
     """
 
-    def __init__(self, path: str, sql: str) -> None:
+    def __init__(self, path: str, sql: str, engine: sa.Engine | None = None) -> None:
         self.path = path
         self.sql = sql
+        self._engine = engine
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         self._fd: int | None = None
         self._connection: sqlite3.Connection | None = None
         self._token: object = None
-        self._value: object = None
+        self._value: int | None = None
         self._header = bytearray(28)
         self._buffers = [self._header]
+        self._file_check_at = 0.0
+        if engine is not None:
+            sa.event.listen(engine, "engine_disposed", self._on_engine_disposed)
 
-    def changed(self) -> bool:
+    def _on_engine_disposed(self, engine: sa.Engine) -> None:
         with self._lock:
-            fd = self._fd
-            if fd is not None and self._token is not None:
+            self._close()
+
+    def generation(self) -> int | None:
+        with self._lock:
+            value = self._value
+            if value is not None and time.monotonic() < self._file_check_at:
                 # The common case, kept short: rollback-journal mode and an
                 # unchanged file change counter.
                 try:
-                    read = os.preadv(fd, self._buffers, 0)
+                    read = os.preadv(t.cast(int, self._fd), self._buffers, 0)
                 except OSError:
                     read = 0
                 if (
@@ -230,24 +272,36 @@ class SQLiteWatcher(ChangeWatcher):
                     and self._header[18] != 2
                     and self._header[24:28] == self._token
                 ):
-                    return False
-            return self._check()
+                    return value
+            return self._read()
 
-    def _check(self) -> bool:
+    def _read(self) -> int | None:
+        if self._pid != os.getpid():
+            self._after_fork()
         try:
+            self._check_file()
+            # The token is read before the generation: a commit in between
+            # changes the token again, so the next check reads again.
             token = self._read_token()
-            if token == self._token and token is not None:
-                return False
+            if token is not None and token == self._token and self._value is not None:
+                return self._value
             with _sqlite_lock(self.path):
                 # fetchall() finishes the statement: no read lock is kept.
-                value = self._connect().execute(self.sql).fetchall()
+                rows = self._connect().execute(self.sql).fetchall()
         except (OSError, sqlite3.Error):
             self._close()
-            return True
+            return None
         self._token = token
-        changed = value != self._value
-        self._value = value
-        return changed
+        self._value = _generation_of(rows)
+        return self._value
+
+    def _check_file(self) -> None:
+        """Reopen the file if another one replaced it at its path."""
+        now = time.monotonic()
+        if self._fd is not None and now >= self._file_check_at:
+            if os.stat(self.path).st_ino != os.fstat(self._fd).st_ino:
+                self._close()
+        self._file_check_at = now + FILE_CHECK_INTERVAL
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -267,6 +321,14 @@ class SQLiteWatcher(ChangeWatcher):
         version = self._connect().execute("PRAGMA data_version").fetchall()
         return ("wal", version[0][0])
 
+    def _after_fork(self) -> None:
+        # SQLite connections must not be used across fork(): keep the
+        # parent's out of reach of garbage collection and start afresh.
+        _inherited.append(self._connection)
+        self._connection = None
+        self._pid = os.getpid()
+        self._close()
+
     def _close(self) -> None:
         fd, self._fd = self._fd, None
         connection, self._connection = self._connection, None
@@ -281,6 +343,11 @@ class SQLiteWatcher(ChangeWatcher):
     def close(self) -> None:
         with self._lock:
             self._close()
+        if self._engine is not None:
+            with contextlib.suppress(sa.exc.InvalidRequestError):
+                sa.event.remove(
+                    self._engine, "engine_disposed", self._on_engine_disposed
+                )
 
 
 class CounterWatcher(_ConnectionWatcher):
@@ -295,20 +362,15 @@ class CounterWatcher(_ConnectionWatcher):
     def __init__(self, engine: sa.Engine, statement: sa.Select[t.Any]) -> None:
         super().__init__(engine)
         self.sql = _literal_sql(engine, statement)
-        self._value: object = None
         self._cursor: t.Any = None
 
     def _prepare(self, connection: t.Any) -> None:
         self._engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
-        self._value = None
         self._cursor = connection.cursor()
 
-    def _poll(self, connection: t.Any) -> bool:
+    def _read(self, connection: t.Any) -> int:
         self._cursor.execute(self.sql)
-        value = self._cursor.fetchall()
-        changed = bool(value != self._value)
-        self._value = value
-        return changed
+        return _generation_of(self._cursor.fetchall())
 
 
 def make_watcher(engine: sa.Engine, statement: sa.Select[t.Any]) -> ChangeWatcher:
@@ -322,7 +384,7 @@ def make_watcher(engine: sa.Engine, statement: sa.Select[t.Any]) -> ChangeWatche
             # In memory, or a URI whose file this cannot tell: read the
             # counter (cheap there) every time.
             return ChangeWatcher()
-        return SQLiteWatcher(path, _literal_sql(engine, statement))
+        return SQLiteWatcher(path, _literal_sql(engine, statement), engine)
     return CounterWatcher(engine, statement)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import typing as t
 
 import pytest
@@ -325,3 +326,95 @@ def test_a_forked_child_leaves_the_parents_watcher_alone(
     with first.counting() as queries:
         assert first.hooks() == ["tests.watch"]
     assert len(queries) == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_change_read_through_an_older_snapshot_is_applied_at_the_next_request(
+    shared_database_url: str,
+) -> None:
+    """Under REPEATABLE READ, a request whose transaction began before
+    another worker's commit reads the old counter; the next request must
+    still apply the change (the watcher does not use it up)."""
+    first = Worker(
+        shared_database_url,
+        "snapshot_first",
+        SQLALCHEMY_ENGINE_OPTIONS={"isolation_level": "REPEATABLE READ"},
+    )
+    second = Worker(shared_database_url, "snapshot_second")
+    try:
+        with first.app.app_context():
+            first.db.create_all()
+        assert first.hooks() == []
+        commit_now = {"once": True}
+
+        def read_first() -> None:
+            # The app's own code reads first: its snapshot is taken here.
+            first.db.session.execute(sa.text("SELECT 1"))
+            if commit_now.pop("once", False):
+                second.add_config(name="on", enabled=True)
+
+        first.app.before_request_funcs[None].insert(0, read_first)
+
+        first.hooks()  # may still see the old snapshot
+        assert first.hooks() == ["tests.watch"]
+        assert first.hooks() == ["tests.watch"]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_check_during_another_threads_reload_waits_for_it(
+    workers: tuple[Worker, Worker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = workers
+    assert first.hooks() == []
+    manager = first.app.extensions["integrations"].manager
+    reloading, release = threading.Event(), threading.Event()
+    reload = manager.reload
+
+    def slow_reload() -> None:
+        if threading.current_thread().name == "reloader":
+            reloading.set()
+            release.wait(5)
+        reload()
+
+    monkeypatch.setattr(manager, "reload", slow_reload)
+    second.add_config(name="on", enabled=True)
+    results: list[list[str]] = []
+    reloader = threading.Thread(
+        target=lambda: results.append(first.hooks()), name="reloader"
+    )
+    reloader.start()
+    assert reloading.wait(5)
+    threading.Timer(0.2, release.set).start()
+
+    # Committed before this request began: it must see the change.
+    assert first.hooks() == ["tests.watch"]
+    reloader.join(5)
+    assert results == [["tests.watch"]]
+
+
+def test_a_replaced_sqlite_file_is_noticed(
+    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "live.sqlite3"
+    url = f"sqlite:///{path}"
+    first = Worker(url, "replaced_first")
+    try:
+        with first.app.app_context():
+            first.db.create_all()
+        assert first.hooks() == []
+        # A restored copy, with an enabled configuration, replaces the file.
+        restored = Worker(f"sqlite:///{tmp_path / 'backup.sqlite3'}", "backup")
+        with restored.app.app_context():
+            restored.db.create_all()
+        restored.add_config(name="on", enabled=True)
+        restored.close()
+        os.replace(tmp_path / "backup.sqlite3", path)
+        monkeypatch.setattr(watch, "FILE_CHECK_INTERVAL", 0.0)
+        with first.app.app_context():
+            first.db.engine.dispose()  # the pool still holds the old file
+
+        assert first.hooks() == ["tests.watch"]
+    finally:
+        first.close()
