@@ -665,7 +665,7 @@ def record_success(
             _success_statement(table), {"b_config_id": config_id, "b_last_success": now}
         )
 
-    _group_commit(manager).write(engine, write)
+    _group_commit(manager).write(engine, write, key=config_id)
     _known_clean(manager)[config_id] = time.monotonic()
 
 
@@ -688,35 +688,61 @@ class GroupCommit:
         self._pending_lock = threading.Lock()
 
     def write(
-        self, engine: sa.Engine, write: t.Callable[[sa.Connection], None]
+        self,
+        engine: sa.Engine,
+        write: t.Callable[[sa.Connection], None],
+        key: int = 0,
     ) -> None:
         """Run ``write`` in a transaction, with whatever else is waiting;
         return once it is committed.
 
-        :raises sqlalchemy.exc.SQLAlchemyError: The transaction holding
-            ``write`` failed.
+        :param key: Writes run in the order of their keys (e.g. the
+            configuration id), so that concurrent batches lock rows in the
+            same order and cannot deadlock each other.
+        :raises sqlalchemy.exc.SQLAlchemyError: ``write`` failed. When a
+            shared transaction fails, each of its writes is tried again in a
+            transaction of its own, so one bad write fails alone.
         """
-        entry = _PendingWrite(write)
+        entry = _PendingWrite(write, key)
         with self._pending_lock:
             self._pending.append(entry)
         with self._lock:
             with self._pending_lock:
                 batch, self._pending = self._pending, []
             if batch:  # else another thread committed this one meanwhile
-                try:
-                    with engine.begin() as connection:
-                        for each in batch:
-                            each.write(connection)
-                except sa.exc.SQLAlchemyError as exc:
-                    for each in batch:
-                        each.error = exc
+                self._commit(engine, sorted(batch, key=lambda each: each.key))
         if entry.error is not None:
             raise entry.error
+
+    @staticmethod
+    def _commit(engine: sa.Engine, batch: list[_PendingWrite]) -> None:
+        try:
+            with engine.begin() as connection:
+                for each in batch:
+                    each.write(connection)
+            return
+        except sa.exc.SQLAlchemyError as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+                return
+        except BaseException as exc:
+            for each in batch:
+                each.error = sa.exc.InternalError(
+                    "Recording a delivery outcome was interrupted.", None, exc
+                )
+            raise
+        for each in batch:
+            try:
+                with engine.begin() as connection:
+                    each.write(connection)
+            except sa.exc.SQLAlchemyError as exc:
+                each.error = exc
 
 
 @dataclasses.dataclass
 class _PendingWrite:
     write: t.Callable[[sa.Connection], None]
+    key: int = 0
     error: sa.exc.SQLAlchemyError | None = None
 
 
@@ -805,6 +831,9 @@ def record_failure(
                 **({"disabled_reason": reason} if disable else {}),
             )
         )
+    # Again after the commit: a success recorded meanwhile must not leave
+    # the configuration marked unpaused.
+    _known_clean(manager).pop(config.id, None)
     if disable:
         _auto_disable(manager, config, t.cast(str, reason))
     return disable

@@ -133,6 +133,8 @@ class ThreadPoolDispatcher:
         self._threads: list[threading.Thread] = []
         self._workers = workers
         self._closed = False
+        #: Jobs inside queued batches beyond the one slot each takes.
+        self._extra = 0
 
     def _start(self) -> None:
         if self._threads:
@@ -180,11 +182,32 @@ class ThreadPoolDispatcher:
                 )
                 return
             self._start()
+        with self._lock:
+            self._extra += len(jobs) - 1
         try:
             self._queue.put_nowait(_Batch(tuple(jobs)))
         except queue.Full:
+            with self._lock:
+                self._extra -= len(jobs) - 1
             for job in jobs:
                 self._record_queue_full(job)
+
+    def _spread(self, batch: _Batch) -> None:
+        """Put a batch's jobs on the queue, for every worker to take; once
+        shut down, run them here instead (behind the stop markers they would
+        never run)."""
+        with self._lock:
+            self._extra -= len(batch.jobs) - 1
+            closed = self._closed
+        app = self._app()
+        for job in batch.jobs:
+            if not closed:
+                self._put(job)
+            elif app is not None:
+                try:
+                    run_job(app, job)
+                except Exception:
+                    logger.exception("A delivery job crashed.")
 
     def _put(self, job: DeliveryJob) -> None:
         try:
@@ -206,8 +229,7 @@ class ThreadPoolDispatcher:
                 if job is None:
                     return
                 if isinstance(job, _Batch):
-                    for each in job.jobs:
-                        self._put(each)
+                    self._spread(job)
                     continue
                 app = self._app()
                 if app is not None:
@@ -236,7 +258,7 @@ class ThreadPoolDispatcher:
 
     def pending(self) -> int:
         """Jobs queued or waiting for a retry."""
-        return self._queue.qsize() + len(self._delayed)
+        return self._queue.qsize() + self._extra + len(self._delayed)
 
     def join(self) -> None:
         """Wait until every queued (not delayed) job has run."""
@@ -269,11 +291,16 @@ class ThreadPoolDispatcher:
         drained = 0
         while True:
             try:
-                self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 return drained
             self._queue.task_done()
-            drained += 1
+            if isinstance(item, _Batch):
+                with self._lock:
+                    self._extra -= len(item.jobs) - 1
+                drained += len(item.jobs)
+            elif item is not None:
+                drained += 1
 
 
 def rq_perform(job_values: dict[str, t.Any], app_import: str) -> str | None:

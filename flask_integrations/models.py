@@ -111,7 +111,11 @@ class IntegrationConfigMixin:
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     integration_id: Mapped[str] = mapped_column(sa.String(255), index=True)
     name: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
-    enabled: Mapped[bool] = mapped_column(sa.Boolean, default=False, index=True)
+    # active_history: the value before a change is always known, so that
+    # enabling a configuration again can reset its delivery state.
+    enabled: Mapped[bool] = mapped_column(
+        sa.Boolean, default=False, index=True, active_history=True
+    )
     settings: Mapped[t.Any] = mapped_column(sa.JSON, default=dict)
     extra_data: Mapped[t.Any] = mapped_column(sa.JSON, default=dict)
     time_added: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

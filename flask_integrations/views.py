@@ -9,8 +9,9 @@ static files and the routes integrations declare (see
 from __future__ import annotations
 
 import math
+import re
 import typing as t
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -267,6 +268,9 @@ class ListRow(t.NamedTuple):
     html: Markup
 
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.-]+")
+
+
 class ListRowBuilder:
     """Builds :class:`ListRow` objects, with one :func:`~flask.url_for`
     call per endpoint for the whole page.
@@ -320,7 +324,9 @@ class ListRowBuilder:
 
     def __call__(self, config: t.Any) -> ListRow:
         """The row of ``config`` (a row of the list query)."""
-        iid, cid = str(config.integration_id), str(config.id)
+        raw_id, cid = str(config.integration_id), str(config.id)
+        # Registered ids are URL- and HTML-safe; an orphan's may be anything.
+        iid = raw_id if _SAFE_ID.fullmatch(raw_id) else quote(raw_id, safe="")
         parts, html_parts = self._parts, self._html_parts
         edit, toggle, delete = (
             f"{a}{iid}{b}{cid}{c}"
@@ -359,7 +365,7 @@ class ListRowBuilder:
         )
         return ListRow(
             id=config.id,
-            integration_id=iid,
+            integration_id=raw_id,
             name=config.name,
             enabled=config.enabled,
             edit_url="".join(

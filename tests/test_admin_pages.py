@@ -1598,3 +1598,21 @@ def test_history_redacts_a_changed_secret(
     for secret in (STORED_TOKEN, STORED_KEY, new_token, "another-key"):
         assert secret not in repr(rows)
         assert secret not in html
+
+
+def test_an_orphan_with_an_odd_id_is_escaped_and_its_links_are_quoted(
+    app: Flask, client: t.Any, db: SQLAlchemy, integrations: FlaskIntegrations
+) -> None:
+    odd = '"><script>alert(1)</script>#?'
+    with app.app_context():
+        model = integrations.manager.config_model
+        config = model(integration_id=odd, name="<b>odd</b>", enabled=True)
+        db.session.add(config)
+        db.session.commit()
+
+    text = client.get(f"{PREFIX}/").get_data(as_text=True)
+
+    assert "<script>" not in text
+    assert "<b>odd</b>" not in text
+    assert "&lt;b&gt;odd&lt;/b&gt;" in text
+    assert "%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E%23%3F" in text

@@ -1017,3 +1017,53 @@ def test_enabling_an_auto_disabled_configuration_anywhere_starts_afresh(
     state = state_row(db, config_id)
     assert (state["disabled_reason"], state["consecutive_failures"]) == (None, 0)
     assert state["paused_until"] is None
+
+
+def test_group_commit_a_bad_write_fails_alone(tmp_path: t.Any) -> None:
+    from flask_integrations.delivery import GroupCommit
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'group.sqlite3'}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE written (n INTEGER UNIQUE)"))
+        connection.execute(sa.text("INSERT INTO written VALUES (0)"))
+    lock = threading.RLock()
+    group = GroupCommit(lock)
+    insert = sa.text("INSERT INTO written VALUES (:n)")
+    errors: dict[int, BaseException] = {}
+
+    def write(n: int) -> None:
+        try:
+            group.write(engine, lambda c: c.execute(insert, {"n": n}), key=n)
+        except sa.exc.SQLAlchemyError as exc:
+            errors[n] = exc
+
+    with lock:  # the writes queue up and share one transaction
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(5)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.2)
+    for thread in threads:
+        thread.join()
+
+    assert list(errors) == [0]  # 0 was there already
+    assert isinstance(errors[0], sa.exc.IntegrityError)
+    with engine.connect() as connection:
+        written = connection.execute(sa.text("SELECT n FROM written")).scalars()
+        assert sorted(written) == [0, 1, 2, 3, 4]
+    engine.dispose()
+
+
+def test_enabling_an_expired_configuration_also_starts_afresh(hook, app, db, receiver):
+    app.config.update(INTEGRATIONS_RETRY_SCHEDULE=(), INTEGRATIONS_AUTO_DISABLE_AFTER=2)
+    config_id = add_config(hook, receiver.url("/status/503"))
+    hook.send_event(CREATED, {"n": 1})
+    hook.send_event(CREATED, {"n": 2})
+    end_session(db)
+
+    config = hook.integration_mgr.get_config(config_id)
+    db.session.commit()  # expires the instance: 'enabled' is not loaded
+    config.enabled = True
+    db.session.commit()
+
+    state = state_row(db, config_id)
+    assert (state["disabled_reason"], state["consecutive_failures"]) == (None, 0)

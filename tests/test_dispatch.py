@@ -186,6 +186,27 @@ def test_shutdown_runs_the_queued_jobs_first(db, hook, pool, receiver):
     assert len(log_rows(db, queued)) == 3
 
 
+def test_a_fan_out_queued_at_shutdown_still_runs_and_is_counted(
+    db, hook, pool, receiver
+):
+    blocked = add_config(hook, receiver.url("/block"), name="blocked")
+    fanned = [add_config(hook, receiver.url("/ok"), name=f"fan {n}") for n in range(3)]
+    dispatcher = pool(workers=1)
+    hook.send_event(CREATED, {}, id=blocked)
+    assert receiver.blocked.wait(5)
+
+    # One event to all four configurations: handed over as one batch.
+    assert len(hook.send_event(CREATED, {"fan": True})) == 4
+    assert dispatcher.pending() == 4
+
+    threading.Timer(0.05, receiver.release.set).start()
+    dispatcher.shutdown(wait=True)
+
+    for config_id in fanned:
+        assert [r["outcome"] for r in log_rows(db, config_id)] == ["success"]
+    assert [r["outcome"] for r in log_rows(db, blocked)] == ["success"] * 2
+
+
 def test_a_full_queue_fails_the_delivery_without_waiting(db, hook, pool, receiver):
     blocked = add_config(hook, receiver.url("/block"), name="blocked")
     queued = add_config(hook, receiver.url("/ok"), name="queued")
