@@ -34,6 +34,7 @@ import typing as t
 import sqlalchemy as sa
 
 __all__ = [
+    "FILE_CHECK_INTERVAL",
     "RECONNECT_DELAY",
     "ChangeWatcher",
     "CounterWatcher",
