@@ -109,9 +109,11 @@ class IntegrationManager:
     :param cache_size: How many distinct configuration queries to cache.
     :param sync_interval: Seconds between two database checks of
         :meth:`check_expired`; ``0`` checks every time.
-    :param watch_changes: Let :meth:`check_expired` skip reading the
-        generation counter while a :class:`~flask_integrations.watch.ChangeWatcher`
-        says nothing was committed (SQLite files, PostgreSQL).
+    :param watch_changes: Let :meth:`check_expired` learn the latest
+        committed generation from a
+        :class:`~flask_integrations.watch.ChangeWatcher` (no query on an
+        unchanged SQLite file, one round trip elsewhere) instead of reading
+        it through the session.
     """
 
     def __init__(
