@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 import typing as t
 
 import pytest
@@ -223,6 +224,17 @@ def watching_backends(engine: sa.Engine) -> list[int]:
         )
 
 
+def eventually(condition: t.Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Whether ``condition`` holds within ``timeout`` seconds: a backend
+    whose client went away leaves pg_stat_activity a moment later."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def test_a_raw_counter_bump_is_seen_by_the_next_request(
     workers: tuple[Worker, Worker],
 ) -> None:
@@ -246,8 +258,8 @@ def test_each_check_is_one_round_trip_on_a_connection_of_its_own(
 ) -> None:
     first, second = workers
     first.hooks()
+    assert eventually(lambda: len(watching_backends(second.engine)) == 1)
     backends = watching_backends(second.engine)
-    assert len(backends) == 1
 
     first.hooks()
     first.hooks()
@@ -263,8 +275,8 @@ def test_a_lost_watching_connection_falls_back_to_the_counter_then_reconnects(
 ) -> None:
     first, second = workers
     assert first.hooks() == []
+    assert eventually(lambda: len(watching_backends(second.engine)) == 1)
     backends = watching_backends(second.engine)
-    assert len(backends) == 1
 
     with second.engine.connect() as connection:
         connection.execute(
@@ -278,7 +290,7 @@ def test_a_lost_watching_connection_falls_back_to_the_counter_then_reconnects(
     assert "Lost the connection that watches" in caplog.text
 
     first.hooks()  # reconnects
-    assert len(watching_backends(second.engine)) == 1
+    assert eventually(lambda: len(watching_backends(second.engine)) == 1)
     with first.counting() as queries:
         assert first.hooks() == ["tests.watch"]
     assert len(queries) == 0
@@ -290,11 +302,11 @@ def test_disposing_the_engine_closes_the_watching_connection(
 ) -> None:
     first, second = workers
     first.hooks()
-    assert len(watching_backends(second.engine)) == 1
+    assert eventually(lambda: len(watching_backends(second.engine)) == 1)
 
     first.engine.dispose()
 
-    assert watching_backends(second.engine) == []
+    assert eventually(lambda: watching_backends(second.engine) == [])
     second.add_config(name="on", enabled=True)
     assert first.hooks() == ["tests.watch"]
 
