@@ -860,14 +860,3 @@ def _auto_disable(
     config_auto_disabled.send(
         manager.get_integration(config.integration_id), config=config, reason=reason
     )
-
-
-def clear_disabled_reason(manager: IntegrationManager, config_id: int) -> None:
-    """Forget why a configuration was disabled (it was enabled again)."""
-    table = get_state_table(_metadata(manager))
-    with manager.engine().begin() as connection:
-        connection.execute(
-            sa.update(table)
-            .where(table.c.config_id == config_id)
-            .values(disabled_reason=None, consecutive_failures=0, paused_until=None)
-        )

@@ -41,7 +41,6 @@ from .admin import (
 )
 from .delivery import (
     DeliveryJob,
-    clear_disabled_reason,
     get_log,
     get_state_table,
     new_delivery_id,
@@ -327,15 +326,10 @@ class ListRowBuilder:
         raw_id, cid = str(config.integration_id), str(config.id)
         # Registered ids are URL- and HTML-safe; an orphan's may be anything.
         iid = raw_id if _SAFE_ID.fullmatch(raw_id) else quote(raw_id, safe="")
-        parts, html_parts = self._parts, self._html_parts
-        edit, toggle, delete = (
-            f"{a}{iid}{b}{cid}{c}"
-            for a, b, c in (
-                html_parts["edit_config"],
-                html_parts["toggle_config"],
-                html_parts["delete_config"],
-            )
-        )
+        urls = {n: f"{a}{iid}{b}{cid}{c}" for n, (a, b, c) in self._parts.items()}
+        hrefs = {n: f"{a}{iid}{b}{cid}{c}" for n, (a, b, c) in self._html_parts.items()}
+        edit, toggle = hrefs["edit_config"], hrefs["toggle_config"]
+        delete = hrefs["delete_config"]
         updated = config.last_updated
         # An ISO date is digits and punctuation: nothing to escape. Stored
         # times are UTC, so its first 16 characters are the shown time.
@@ -368,33 +362,9 @@ class ListRowBuilder:
             integration_id=raw_id,
             name=config.name,
             enabled=config.enabled,
-            edit_url="".join(
-                (
-                    parts["edit_config"][0],
-                    iid,
-                    parts["edit_config"][1],
-                    cid,
-                    parts["edit_config"][2],
-                )
-            ),
-            toggle_url="".join(
-                (
-                    parts["toggle_config"][0],
-                    iid,
-                    parts["toggle_config"][1],
-                    cid,
-                    parts["toggle_config"][2],
-                )
-            ),
-            delete_url="".join(
-                (
-                    parts["delete_config"][0],
-                    iid,
-                    parts["delete_config"][1],
-                    cid,
-                    parts["delete_config"][2],
-                )
-            ),
+            edit_url=urls["edit_config"],
+            toggle_url=urls["toggle_config"],
+            delete_url=urls["delete_config"],
             updated=Markup(updated_html),
             note=note,
             html=Markup(html),
@@ -567,8 +537,6 @@ def toggle_config(integration_id: str, config_id: int) -> Response:
         _flash_busy()
         return redirect(url_for("integrations.list"))
     if config.enabled:
-        # Only once enabled for sure: a lost race keeps the reason shown.
-        clear_disabled_reason(manager, config.id)
         flash(_("Enabled “%(name)s”.", name=config.name), "integrations")
     else:
         flash(_("Disabled “%(name)s”.", name=config.name), "integrations")
