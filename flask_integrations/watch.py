@@ -122,12 +122,20 @@ class ChangeWatcher:
         """Release the watcher's connection, if any."""
 
 
-class _ConnectionWatcher(ChangeWatcher):
-    """A watcher holding one DBAPI connection of its own, detached from the
-    engine's pool, recreated after errors, after ``engine.dispose()`` and in
-    forked children."""
+class CounterWatcher(ChangeWatcher):
+    """Reads the generation counter on an autocommit connection of its own:
+    one round trip, without the pool checkout and transaction reset a
+    session read costs. The connection is detached from the engine's pool,
+    opened again after errors (at most every :data:`RECONNECT_DELAY`
+    seconds) and in forked children, and closed by ``engine.dispose()``.
 
-    def __init__(self, engine: sa.Engine) -> None:
+    :param engine: The engine of the configurations' database.
+    :param statement: The query returning the counter.
+    """
+
+    def __init__(self, engine: sa.Engine, statement: sa.Select[t.Any]) -> None:
+        self.sql = _literal_sql(engine, statement)
+        self._cursor: t.Any = None
         self._engine = engine
         self._lock = threading.Lock()
         self._connection: t.Any = None
@@ -214,11 +222,12 @@ class _ConnectionWatcher(ChangeWatcher):
             sa.event.remove(self._engine, "engine_disposed", self._on_engine_disposed)
 
     def _prepare(self, connection: t.Any) -> None:
-        """Set the new connection up."""
+        self._engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
+        self._cursor = connection.cursor()
 
     def _read(self, connection: t.Any) -> int:
-        """Read the generation on ``connection``."""
-        raise NotImplementedError
+        self._cursor.execute(self.sql)
+        return _generation_of(self._cursor.fetchall())
 
 
 class SQLiteWatcher(ChangeWatcher):
@@ -349,29 +358,6 @@ class SQLiteWatcher(ChangeWatcher):
                 sa.event.remove(
                     self._engine, "engine_disposed", self._on_engine_disposed
                 )
-
-
-class CounterWatcher(_ConnectionWatcher):
-    """Reads the generation counter on an autocommit connection of its own:
-    one round trip, without the pool checkout and transaction reset a
-    session read costs.
-
-    :param engine: The engine of the configurations' database.
-    :param statement: The query returning the counter.
-    """
-
-    def __init__(self, engine: sa.Engine, statement: sa.Select[t.Any]) -> None:
-        super().__init__(engine)
-        self.sql = _literal_sql(engine, statement)
-        self._cursor: t.Any = None
-
-    def _prepare(self, connection: t.Any) -> None:
-        self._engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
-        self._cursor = connection.cursor()
-
-    def _read(self, connection: t.Any) -> int:
-        self._cursor.execute(self.sql)
-        return _generation_of(self._cursor.fetchall())
 
 
 def make_watcher(engine: sa.Engine, statement: sa.Select[t.Any]) -> ChangeWatcher:
