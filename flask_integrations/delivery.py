@@ -260,23 +260,20 @@ def _has_writes(session: Session) -> bool:
 def dispatch_now(job: DeliveryJob, delay: float = 0.0) -> None:
     """Hand ``job`` to the current app's dispatcher, or to its outboxes in
     capture mode."""
-    from .capture import capture
     from .dispatch import get_dispatcher
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if capture(app, job):
-        return
-    get_dispatcher(app).dispatch(job, delay=delay)
+    if _uncaptured(app, [job]):
+        get_dispatcher(app).dispatch(job, delay=delay)
 
 
 def dispatch_all_now(jobs: t.Sequence[DeliveryJob]) -> None:
     """Hand ``jobs`` to the current app's dispatcher in one call when it
     takes several (``dispatch_all``), or to its outboxes in capture mode."""
-    from .capture import capture
     from .dispatch import get_dispatcher
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    jobs = [job for job in jobs if not capture(app, job)]
+    jobs = _uncaptured(app, jobs)
     if not jobs:
         return
     dispatcher = get_dispatcher(app)
@@ -286,6 +283,13 @@ def dispatch_all_now(jobs: t.Sequence[DeliveryJob]) -> None:
         return
     for job in jobs:
         dispatcher.dispatch(job)
+
+
+def _uncaptured(app: Flask, jobs: t.Sequence[DeliveryJob]) -> list[DeliveryJob]:
+    """The jobs capture mode did not take (it records the others)."""
+    from .capture import capture
+
+    return [job for job in jobs if not capture(app, job)]
 
 
 @sa.event.listens_for(Session, "after_flush")
