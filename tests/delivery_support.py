@@ -256,3 +256,23 @@ def create_rq_worker_app() -> Flask:
     integrations.init_app(app)
     RQ_WORKER_APPS.append(app)
     return app
+
+
+# Fixtures shared by the delivery test modules (import them by name).
+
+
+@pytest.fixture(scope="module")
+def receiver() -> t.Iterator[Receiver]:
+    """A local receiver for the whole module, emptied before each test."""
+    server, thread = start_receiver()
+    yield server
+    stop_receiver(server, thread)
+
+
+@pytest.fixture(autouse=True)
+def connections(
+    monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> list[tuple[str, int]]:
+    """Every outbound connection the test makes (the receiver starts empty)."""
+    receiver.reset()
+    return guard_connections(monkeypatch)

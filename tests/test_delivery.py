@@ -31,17 +31,18 @@ from flask_integrations.signals import (
     delivery_succeeded,
 )
 
+from . import delivery_support
 from .delivery_support import (
     BASE_CONFIG,
     SECRET,
     HookForm,
     HookIntegration,
-    Receiver,
     closed_port_url,
-    guard_connections,
-    start_receiver,
-    stop_receiver,
 )
+
+# The shared fixtures: a module-wide receiver, and the connections guard.
+receiver = delivery_support.receiver
+connections = delivery_support.connections
 
 #: For behaviour the database plays no part in: one backend is enough.
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
@@ -50,21 +51,6 @@ PREFIX = "/integrations"
 HOOK = HookIntegration.integration_id
 CREATED = "ticket.created"
 CLOSED = "ticket.closed"
-
-
-@pytest.fixture(scope="module")
-def receiver() -> t.Iterator[Receiver]:
-    server, thread = start_receiver()
-    yield server
-    stop_receiver(server, thread)
-
-
-@pytest.fixture(autouse=True)
-def connections(
-    monkeypatch: pytest.MonkeyPatch, receiver: Receiver
-) -> list[tuple[str, int]]:
-    receiver.reset()
-    return guard_connections(monkeypatch)
 
 
 @pytest.fixture

@@ -36,11 +36,11 @@ from .delivery_support import (
     BASE_CONFIG,
     SECRET,
     HookIntegration,
-    Receiver,
-    guard_connections,
-    start_receiver,
-    stop_receiver,
 )
+
+# The shared fixtures: a module-wide receiver, and the connections guard.
+receiver = delivery_support.receiver
+connections = delivery_support.connections
 
 HOOK = HookIntegration.integration_id
 CREATED = "ticket.created"
@@ -51,21 +51,6 @@ NO_REDIS = (
     "INTEGRATIONS_TEST_REDIS_URL is not set, so the RQ tests are skipped"
     " (e.g. redis://127.0.0.1:6379/5)."
 )
-
-
-@pytest.fixture(scope="module")
-def receiver() -> t.Iterator[Receiver]:
-    server, thread = start_receiver()
-    yield server
-    stop_receiver(server, thread)
-
-
-@pytest.fixture(autouse=True)
-def connections(
-    monkeypatch: pytest.MonkeyPatch, receiver: Receiver
-) -> list[tuple[str, int]]:
-    receiver.reset()
-    return guard_connections(monkeypatch)
 
 
 @pytest.fixture
