@@ -236,4 +236,3 @@ def write_benchmark_results(app: Any) -> None:
     target.parent.mkdir(exist_ok=True)
     if not target.exists() or target.read_text(encoding="utf-8") != text:
         target.write_text(text, encoding="utf-8")
-

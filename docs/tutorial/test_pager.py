@@ -4,9 +4,9 @@ import html
 
 import pytest
 from flask import render_template_string
-
 from flask_integrations.signing import generate_secret
 from flask_integrations.testing import find_form
+
 from helpdesk import Ticket, ticket_opened
 from pager import PagerIntegration
 

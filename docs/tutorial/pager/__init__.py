@@ -8,6 +8,7 @@ import json
 from flask_integrations import Integration, SignalHook, TemplateHook
 from flask_integrations.outbound import OutboundClient
 from flask_integrations.signing import signature_headers
+
 from helpdesk import PRIORITIES, ticket_opened
 
 from .forms import PagerForm
@@ -35,7 +36,11 @@ class PagerIntegration(Integration):
         ]
 
     def on_ticket_opened(self, sender, ticket, **kwargs):
-        alert = {"ticket": ticket.id, "title": ticket.title, "priority": ticket.priority}
+        alert = {
+            "ticket": ticket.id,
+            "title": ticket.title,
+            "priority": ticket.priority,
+        }
         for config in self.pagers_for(ticket):
             self.send_event("ticket.opened", alert, id=config.id)
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
+from flask_integrations import Fieldset, IntegrationConfigForm, OutboundURLField
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
-
-from flask_integrations import Fieldset, IntegrationConfigForm, OutboundURLField
 
 TAG_RE = re.compile(r"[a-z0-9-]+")
 
