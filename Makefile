@@ -2,33 +2,52 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# `make run` needs the package and the example app's requirements only;
+# the tests, docs, linters and benchmarks need the extras too.
+EXAMPLE_STAMP := $(VENV)/.installed-example
+DEV_STAMP := $(VENV)/.installed-dev
 FLASK := $(BIN)/flask --app example_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run install init serve test bench docs browser-deps screenshots clean
+.PHONY: run install install-example init serve test lint bench docs browser-deps screenshots clean
 
-run: install init serve
+run: install-example init serve
 
-$(STAMP): setup.cfg pyproject.toml example_app/requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,docs,dev]" -r example_app/requirements.txt
-	touch $(STAMP)
 
-install: $(STAMP)
+$(EXAMPLE_STAMP): setup.cfg pyproject.toml example_app/requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e . -r example_app/requirements.txt
+	touch $@
+
+# Everything: the package, the example app, the test, docs and dev extras.
+$(DEV_STAMP): setup.cfg pyproject.toml example_app/requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,docs,dev]" -r example_app/requirements.txt
+	touch $(EXAMPLE_STAMP) $@
+
+install-example: $(EXAMPLE_STAMP)
+
+install: $(DEV_STAMP)
 
 # Creates the database and seeds it; the seeded webhooks post to the app's
 # own inbox, on 127.0.0.1 (the only address its outbound allowlist admits).
-init: install
+init: install-example
 	$(FLASK) init-example --base-url http://127.0.0.1:$(PORT)
 
-serve: install
+serve: install-example
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What CI checks before the tests: lint, formatting, strict typing of the
+# package (mypy reads its strict settings from setup.cfg).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Every figure of docs/performance.rst, side by side with its baseline; writes
 # benchmarks/results/<date>-<commit>.json. The PostgreSQL figures use
