@@ -6,6 +6,7 @@ Database-backed tests run on SQLite and, when
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import typing as t
@@ -34,6 +35,26 @@ def skip_unless_available(reason: str) -> t.NoReturn:
     if IN_CI:
         pytest.fail(f"CI must run every test, but: {reason}")
     pytest.skip(reason)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Sum skipped tests up by reason, one line each: without PostgreSQL,
+    Redis or a browser, hundreds of tests skip for a handful of reasons.
+    (``-rfExX`` in setup.cfg keeps pytest's own line per skip out of the
+    summary; failures and errors are reported in full as usual.)"""
+    reports = terminalreporter.stats.get("skipped", [])
+    reasons = collections.Counter(_skip_reason(report) for report in reports)
+    if not reasons:
+        return
+    terminalreporter.section("skipped tests, by reason", sep="-")
+    for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0])):
+        terminalreporter.write_line(f"{count:5d}  {reason}")
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
 
 
 NO_POSTGRES = (

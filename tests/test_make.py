@@ -7,6 +7,8 @@ import configparser
 import pathlib
 import subprocess
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -72,4 +74,58 @@ def test_ci_lints_and_type_checks_the_package(tmp_path: pathlib.Path) -> None:
     ]
     assert steps.index("make lint") < next(
         i for i, step in enumerate(steps) if step.startswith("make test")
+    )
+
+
+def test_the_suite_sums_skips_up_by_reason(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make test`` prints one line per skip reason, with a count; failures
+    and errors keep their full report."""
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg", encoding="utf-8")
+    pytester.makeini(f"[pytest]\naddopts = {setup['tool:pytest']['addopts']}\n")
+    pytester.makeconftest("from tests.conftest import pytest_terminal_summary")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_needs_a_database(n):
+            pytest.skip("no database here")
+
+        @pytest.mark.skip(reason="no browser here")
+        def test_needs_a_browser():
+            pass
+
+        def test_fails():
+            assert 1 + 1 == 3, "arithmetic is broken"
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("the fixture broke")
+
+        def test_errors(broken):
+            pass
+        """
+    )
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+
+    result = pytester.runpytest_subprocess()
+
+    result.assert_outcomes(skipped=4, failed=1, errors=1)
+    assert "SKIPPED" not in result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_errors*",
+            "E       RuntimeError: the fixture broke",
+            "*_ test_fails _*",
+            "E       AssertionError: arithmetic is broken",
+            "*skipped tests, by reason*",
+            "    3  no database here",
+            "    1  no browser here",
+            "*short test summary info*",
+            "FAILED *::test_fails - AssertionError*",
+            "ERROR *::test_errors - RuntimeError*",
+        ]
     )
