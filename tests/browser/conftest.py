@@ -129,11 +129,12 @@ def page(browser: t.Any) -> t.Iterator[t.Any]:
     context.close()
 
 
-def screenshot(page: t.Any, name: str) -> pathlib.Path:
-    """Save a full-page screenshot to build/screenshots/<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def screenshot(page: t.Any, name: str, full_page: bool = True) -> pathlib.Path:
+    """Save a screenshot (of the whole page, or of what the window shows) to
+    build/screenshots/<name>.png."""
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
