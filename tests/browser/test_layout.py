@@ -19,9 +19,9 @@ from playwright.sync_api import expect
 
 from flask_integrations import FlaskIntegrations
 from tests.browser.conftest import LiveServer, run_axe, screenshot
+from tests.browser.test_example_browser import log_in
 from tests.conftest import SimpleIntegration
 
-PASSWORD = "browser-test-password"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1200, "height": 900}
 #: A name with no space to break at.
@@ -68,15 +68,9 @@ def open_page(browser: t.Any, viewport: dict[str, int], **options: t.Any) -> t.A
     return browser.new_context(viewport=viewport, **options).new_page()
 
 
-def log_in(page: t.Any, server: t.Any) -> None:
-    page.goto(server.url + "/login")
-    page.fill("#username", "admin")
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
-
-
-def check_both(pages: dict[str, t.Any], name: str, visit: t.Callable[..., t.Any]):
+def check_both(
+    pages: dict[str, t.Any], name: str, visit: t.Callable[[t.Any], t.Any]
+) -> None:
     """Open a page with ``visit(page)`` at each width and check it fits."""
     for width, page in pages.items():
         visit(page)
