@@ -121,7 +121,7 @@ OPERATORS: dict[str, Operator] = {
         Operator("starts-with", lazy_gettext("starts with")),
         Operator("one-of", lazy_gettext("is one of"), "many"),
         Operator("any-of", lazy_gettext("is any of"), "many"),
-        Operator("none-of", lazy_gettext("is none of"), "many"),
+        Operator("none-of", lazy_gettext("is none of"), "many", negates="one-of"),
         Operator("greater-than", lazy_gettext("is greater than")),
         Operator("less-than", lazy_gettext("is less than")),
         Operator("matches-regex", lazy_gettext("matches regex")),
@@ -258,7 +258,7 @@ class TextKind(Kind):
         if op.name == "matches-regex":
             pattern = compile_pattern(expected)
             return lambda v: (s := _text(v)) is not None and _search(pattern, s)
-        if op.name in ("one-of", "none-of"):
+        if op.name == "one-of":
             wanted = frozenset(e.casefold() for e in expected)
             return lambda v: (s := _text(v)) is not None and s.casefold() in wanted
         e = expected.casefold()
@@ -351,7 +351,7 @@ class NumberKind(Kind):
         return int(number) if number.is_integer() and "." not in text else number
 
     def predicate(self, op: Operator, expected: t.Any) -> Predicate:
-        if op.name in ("one-of", "none-of"):
+        if op.name == "one-of":
             wanted = frozenset(float(e) for e in expected)
             return lambda v: _number(v) in wanted
         e = float(expected)
@@ -419,7 +419,7 @@ class SelectKind(Kind):
         return "" if value is None else str(value)
 
     def predicate(self, op: Operator, expected: t.Any) -> Predicate:
-        if op.name in ("one-of", "none-of"):
+        if op.name == "one-of":
             wanted = frozenset(_option_key(e) for e in expected)
             return lambda v: _option_key(v) in wanted
         key = _option_key(expected)
@@ -457,6 +457,7 @@ class ListKind(Kind):
         if op.name == "contains":
             e = expected.casefold()
             return lambda v: e in _items(v)
+        # "any-of", and "one-of" behind "none-of": an item is among the values.
         wanted = frozenset(e.casefold() for e in expected)
         return lambda v: not wanted.isdisjoint(_items(v))
 
@@ -633,9 +634,14 @@ class Choice:
             return SelectKind(self.options)
         return KINDS[self.kind]()
 
+    @property
+    def operator_names(self) -> tuple[str, ...]:
+        """The names of the operators offered, in order."""
+        return t.cast(tuple[str, ...], self.operators)
+
     def offers(self, op: str) -> bool:
         """Whether conditions on this choice may use the operator ``op``."""
-        return op in t.cast(tuple[str, ...], self.operators)
+        return op in self.operator_names
 
 
 class ChoiceCatalogue:
@@ -716,10 +722,14 @@ class Condition:
             "value": self.value,
         }
 
-    def predicate(self, choice: Choice | None = None) -> Predicate:
-        """A function of the payload that applies this condition, reading
-        the value as ``choice`` does (by default :attr:`choice`; ``None``
-        from an event that lacks the choice reads nothing)."""
+    def predicate(self, choices: t.Mapping[str, Choice] | None = None) -> Predicate:
+        """A function of the payload that applies this condition.
+
+        :param choices: The choices of the event being tested, by name: the
+            value is read as the one named like :attr:`choice` reads it, and
+            is missing when there is none. ``None`` reads it as
+            :attr:`choice` does.
+        """
         op = self.operator
         positive = OPERATORS[op.negates] if op.negates else op
         if positive.name == "is-set":
@@ -728,6 +738,7 @@ class Condition:
             test = self.choice.value_kind.predicate(positive, self.value)
         if op.negates:
             test = _negation(test)
+        choice = self.choice if choices is None else choices.get(self.choice.name)
         if choice is None:
             constant = test(MISSING)
             return lambda payload: constant
@@ -842,9 +853,7 @@ class ConditionSet:
             tests = tuple(c.predicate() for c in self.conditions)
         else:
             choices = self._catalogue.for_event(event)
-            tests = tuple(
-                c.predicate(choices.get(c.choice.name)) for c in self.conditions
-            )
+            tests = tuple(c.predicate(choices) for c in self.conditions)
         self._tests[event] = tests
         return tests
 
@@ -980,15 +989,22 @@ def load_config_conditions(config: t.Any, conditions_key: str) -> ConditionSet |
         if catalogue is None:
             return None
         return ConditionSet.from_json(data, catalogue)
-    except Exception:
+    except InvalidConditionsError as exc:
         logger.warning(
-            "The conditions '%s' of the configuration %s cannot be used; it"
-            " receives no event until they are fixed.",
-            conditions_key,
+            "The configuration %s receives no event until its conditions '%s'"
+            " are fixed. %s",
             config.id,
-            exc_info=True,
+            conditions_key,
+            exc,
         )
-        return None
+    except Exception:
+        logger.exception(
+            "The configuration %s receives no event: its conditions '%s' could"
+            " not be loaded.",
+            config.id,
+            conditions_key,
+        )
+    return None
 
 
 def match_config_conditions(

@@ -188,11 +188,8 @@ class InvalidConditionsError(IntegrationError, ValueError):
 
     def __init__(self, problems: list[t.Any]) -> None:
         self.problems = problems
-        details = "; ".join(str(p) for p in problems)
-        super().__init__(
-            f"The conditions cannot be used: {details}. Edit the configuration"
-            " to fix them."
-        )
+        details = " ".join(str(p) for p in problems)
+        super().__init__(f"The conditions cannot be used. {details}")
 
 
 class InvalidTemplateError(IntegrationError, ValueError):
