@@ -299,6 +299,9 @@ class ConditionsField(Field):  # type: ignore[misc]
             except ValueError as exc:
                 row_errors[position] = [str(exc)]
         self.data = {"mode": self.mode or "always", "conditions": items}
+        if row_errors and not items:
+            # "No condition to test" would be news only once the rows are fixed.
+            return field_errors, row_errors
         for problem in check_conditions(self.data, self.catalogue):
             if problem.index is None:
                 field_errors.append(problem.message)
