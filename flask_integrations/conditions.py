@@ -37,13 +37,14 @@ from dataclasses import dataclass, field
 import regex
 
 from .errors import IntegrationError, InvalidConditionsError
-from .i18n import LazyString, gettext, lazy_gettext
+from .i18n import gettext, lazy_gettext
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .integration import Integration
 
 __all__ = [
     "KINDS",
+    "MAX_PATTERN_LENGTH",
     "MODES",
     "OPERATORS",
     "REGEX_TIMEOUT",
@@ -52,10 +53,12 @@ __all__ = [
     "Condition",
     "ConditionProblem",
     "ConditionSet",
+    "Kind",
     "Operator",
     "check_conditions",
     "condition_problems",
     "load_config_conditions",
+    "parse_path",
 ]
 
 logger = logging.getLogger("flask_integrations")
@@ -70,7 +73,8 @@ MAX_PATTERN_LENGTH = 1000
 #: The modes of a condition set: every event, all conditions, any condition.
 MODES = ("always", "all", "any")
 
-Label = str | LazyString
+#: Text, or a lazy translation (``lazy_gettext``).
+Label = str | t.Any
 Predicate = t.Callable[[t.Any], bool]
 Getter = t.Callable[[t.Any], t.Any]
 
@@ -581,14 +585,16 @@ class Choice:
     :param label: What the form shows (``"Priority"``).
     :param path: Where the value is in the payload: a JSON path such as
         ``"ticket.project.name"`` or ``"labels[*]"`` (see
-        :func:`parse_path`), or a function of the payload. Defaults to
+        :func:`~flask_integrations.conditions.parse_path`), or a function of
+        the payload. Defaults to
         ``name``.
     :param kind: How the value is entered and compared: ``"text"``,
         ``"number"``, ``"select"`` (give ``options``), ``"boolean"`` or
         ``"list"``.
     :param options: For ``select``: ``(value, label)`` pairs.
     :param operators: Limit the operators offered (names from
-        :data:`OPERATORS`); by default every one that suits the kind.
+        :data:`~flask_integrations.conditions.OPERATORS`); by default every
+        one that suits the kind.
     :raises ValueError: The kind, options, operators or path are not valid.
     """
 
@@ -726,9 +732,9 @@ class Condition:
         """A function of the payload that applies this condition.
 
         :param choices: The choices of the event being tested, by name: the
-            value is read as the one named like :attr:`choice` reads it, and
-            is missing when there is none. ``None`` reads it as
-            :attr:`choice` does.
+            value is read as the one named like ``choice`` reads it, and is
+            missing when there is none. ``None`` reads it as ``choice``
+            does.
         """
         op = self.operator
         positive = OPERATORS[op.negates] if op.negates else op

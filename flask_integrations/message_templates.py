@@ -247,7 +247,7 @@ class RenderedMessage:
 
     @property
     def fell_back(self) -> bool:
-        """Whether :attr:`text` is the default instead of the rendering."""
+        """Whether ``text`` is the default instead of the rendering."""
         return self.fallback_reason is not None
 
 
