@@ -53,6 +53,7 @@ __all__ = [
     "Condition",
     "ConditionProblem",
     "ConditionSet",
+    "ConfigConditionsMixin",
     "Kind",
     "Operator",
     "check_conditions",
@@ -1013,23 +1014,58 @@ def load_config_conditions(config: t.Any, conditions_key: str) -> ConditionSet |
     return None
 
 
-def match_config_conditions(
-    config: t.Any, conditions: ConditionSet | None, event: str | None, payload: t.Any
-) -> bool:
-    """``conditions.matches()``, ``False`` without conditions or on any
-    error (logged): the end of
-    :meth:`~flask_integrations.IntegrationConfigMixin.match_conditions`."""
-    if conditions is None:
-        return False
-    try:
-        return conditions.matches(payload, event)
-    except Exception:
-        logger.exception(
-            "Testing the conditions of the configuration %s failed; it counts"
-            " as not matching.",
-            config.id,
-        )
-        return False
+class ConfigConditionsMixin:
+    """``load_conditions()`` and ``match_conditions()`` of configurations:
+    of :class:`~flask_integrations.IntegrationConfigMixin` models and of
+    :class:`~flask_integrations.ConfigSnapshot` objects."""
+
+    __slots__ = ()
+
+    def load_conditions(
+        self, conditions_key: str = "conditions"
+    ) -> ConditionSet | None:
+        """Return the condition set stored in the setting ``conditions_key``,
+        checked against the integration's
+        :attr:`~flask_integrations.Integration.condition_choices`.
+
+        ``None`` when the setting is empty, the configuration is an orphan,
+        or the set cannot be used (malformed, or naming a choice or operator
+        that no longer exists): that is logged as a warning, never raised.
+        Snapshots check and compile their conditions once.
+        """
+        return load_config_conditions(self, conditions_key)
+
+    def match_conditions(
+        self,
+        conditions_key: str = "conditions",
+        *,
+        payload: t.Any,
+        event: str | None = None,
+    ) -> bool:
+        """Whether an event passes the conditions stored in
+        ``conditions_key``.
+
+        No conditions, or conditions that cannot be used, never match: a
+        configuration receives events once its conditions say so (their
+        ``"always"`` mode matches every event). Errors are logged and count
+        as no match.
+
+        :param payload: The event's JSON payload.
+        :param event: The event's name, so that each event reads values
+            from its own choices' paths.
+        """
+        conditions = self.load_conditions(conditions_key)
+        if conditions is None:
+            return False
+        try:
+            return conditions.matches(payload, event)
+        except Exception:
+            logger.exception(
+                "Testing the conditions of the configuration %s failed; it"
+                " counts as not matching.",
+                getattr(self, "id", None),
+            )
+            return False
 
 
 def condition_problems(

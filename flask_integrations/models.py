@@ -27,11 +27,7 @@ from sqlalchemy.orm import (
     object_session,
 )
 
-from .conditions import (
-    ConditionSet,
-    load_config_conditions,
-    match_config_conditions,
-)
+from .conditions import ConfigConditionsMixin
 from .crypto import reveal
 from .errors import IntegrationError
 
@@ -98,7 +94,7 @@ def as_settings_dict(value: object) -> dict[str, t.Any]:
     return value if isinstance(value, dict) else {}
 
 
-class IntegrationConfigMixin:
+class IntegrationConfigMixin(ConfigConditionsMixin):
     """Columns and behaviour of a stored integration configuration.
 
     Map it on the app's own declarative base to add columns::
@@ -164,41 +160,6 @@ class IntegrationConfigMixin:
         """Store a setting. The change is saved at the next commit."""
         settings = self.settings if isinstance(self.settings, dict) else {}
         self.settings = {**settings, key: value}
-
-    def load_conditions(
-        self, conditions_key: str = "conditions"
-    ) -> ConditionSet | None:
-        """Return the condition set stored in the setting ``conditions_key``,
-        checked against the integration's
-        :attr:`~flask_integrations.Integration.condition_choices`.
-
-        ``None`` when the setting is empty, the configuration is an orphan,
-        or the set cannot be used (malformed, or naming a choice or operator
-        that no longer exists): that is logged as a warning, never raised.
-        """
-        return load_config_conditions(self, conditions_key)
-
-    def match_conditions(
-        self,
-        conditions_key: str = "conditions",
-        *,
-        payload: t.Any,
-        event: str | None = None,
-    ) -> bool:
-        """Whether an event passes the conditions stored in
-        ``conditions_key``.
-
-        No conditions, or conditions that cannot be used, never match: a
-        configuration receives events once its conditions say so (their
-        ``"always"`` mode matches every event). Errors are logged and count
-        as no match.
-
-        :param payload: The event's JSON payload.
-        :param event: The event's name, so that each event reads values
-            from its own choices' paths.
-        """
-        conditions = self.load_conditions(conditions_key)
-        return match_config_conditions(self, conditions, event, payload)
 
     def __str__(self) -> str:
         return f"{self.name} ({_integration_label(self)})"

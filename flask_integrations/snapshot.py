@@ -13,11 +13,7 @@ from __future__ import annotations
 import copy
 import typing as t
 
-from .conditions import (
-    ConditionSet,
-    load_config_conditions,
-    match_config_conditions,
-)
+from .conditions import ConditionSet, ConfigConditionsMixin, load_config_conditions
 from .crypto import is_encrypted, reveal
 from .errors import IntegrationNotRegisteredError
 from .models import _integration_label, as_settings_dict
@@ -96,7 +92,7 @@ def freeze(value: t.Any) -> t.Any:
     return value
 
 
-class ConfigSnapshot:
+class ConfigSnapshot(ConfigConditionsMixin):
     """A read-only copy of a stored configuration.
 
     It has an attribute for each column of the configuration model (``id``,
@@ -222,26 +218,11 @@ class ConfigSnapshot:
     def load_conditions(
         self, conditions_key: str = "conditions"
     ) -> ConditionSet | None:
-        """Like :meth:`IntegrationConfigMixin.load_conditions
-        <flask_integrations.IntegrationConfigMixin.load_conditions>`, checked
-        and compiled once per snapshot."""
+        # Checked and compiled once per snapshot.
         sets = self._condition_sets
         if conditions_key not in sets:
             sets[conditions_key] = load_config_conditions(self, conditions_key)
         return sets[conditions_key]
-
-    def match_conditions(
-        self,
-        conditions_key: str = "conditions",
-        *,
-        payload: t.Any,
-        event: str | None = None,
-    ) -> bool:
-        """Like :meth:`IntegrationConfigMixin.match_conditions
-        <flask_integrations.IntegrationConfigMixin.match_conditions>`; the
-        conditions are compiled at the first call only."""
-        conditions = self.load_conditions(conditions_key)
-        return match_config_conditions(self, conditions, event, payload)
 
     def as_dict(self) -> dict[str, t.Any]:
         """Return the column values as a new, mutable dict."""

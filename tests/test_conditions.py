@@ -25,27 +25,7 @@ from flask_integrations.conditions import (
     condition_problems,
     parse_path,
 )
-from tests.conftest import SimpleIntegration
-
-PRIORITIES = [("low", "Low"), ("normal", "Normal"), ("high", "High")]
-
-CHOICES = {
-    "ticket.created": [
-        Choice("title", "Title"),
-        Choice("priority", "Priority", kind="select", options=PRIORITIES),
-        Choice("project", "Project", path="project.name"),
-        Choice("author", "Author", path="$.author['login']"),
-        Choice("labels", "Labels", kind="list"),
-        Choice("points", "Points", kind="number"),
-        Choice("private", "Private", kind="boolean"),
-        Choice("first_label", "First label", path="labels[0]"),
-        Choice("assignees", "Assignees", kind="list", path="assignees[*].login"),
-    ],
-    "comment.added": [
-        Choice("title", "Title", path="ticket.title"),
-        Choice("body", "Comment"),
-    ],
-}
+from tests.conditions_support import CHOICES, TicketChat
 
 CATALOGUE = ChoiceCatalogue(CHOICES)
 
@@ -625,16 +605,14 @@ def test_any_stored_value_is_used_or_refused_with_problems(data: t.Any) -> None:
 # -- configurations ------------------------------------------------------------------
 
 
-class ConditionsForm(IntegrationConfigForm):
+class TwoConditionsForm(IntegrationConfigForm):
     conditions = ConditionsField("What to post")
     extra = ConditionsField("Also")
 
 
-class ConditionsIntegration(SimpleIntegration):
+class ConditionsIntegration(TicketChat):
     integration_id = "test_conditions.chat"
-    name = "Conditions Chat"
-    config_form_cls = ConditionsForm
-    condition_choices = CHOICES
+    config_form_cls = TwoConditionsForm
 
 
 @pytest.fixture

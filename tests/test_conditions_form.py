@@ -19,41 +19,18 @@ from flask_integrations import (
     Choice,
     ConditionsField,
     IntegrationConfigForm,
-    MessageTemplateField,
 )
 from flask_integrations.conditions import ChoiceCatalogue, ConditionSet
 from flask_integrations.testing.client import find_form
+from tests.conditions_support import TicketChat, TicketChatForm
 from tests.conftest import SimpleIntegration
 
-ADD_URL = "/integrations/test_conditions_form.chat/configs/add/"
-
-
-class ChatForm(IntegrationConfigForm):
-    conditions = ConditionsField("What to post")
-    message = MessageTemplateField("Message")
-
-
-class ChatIntegration(SimpleIntegration):
-    integration_id = "test_conditions_form.chat"
-    name = "Conditions Chat"
-    config_form_cls = ChatForm
-    condition_choices = {
-        "ticket.created": [
-            Choice("title", "Title"),
-            Choice(
-                "priority",
-                "Priority",
-                kind="select",
-                options=[("low", "Low"), ("high", "High")],
-            ),
-            Choice("points", "Points", kind="number"),
-        ]
-    }
+ADD_URL = "/integrations/tests.ticket_chat/configs/add/"
 
 
 @pytest.fixture
 def chat(manager: t.Any) -> t.Any:
-    return manager.register_integration_class(ChatIntegration)
+    return manager.register_integration_class(TicketChat)
 
 
 def page_form(client: t.Any, url: str = ADD_URL) -> MultiDict[str, str]:
@@ -263,12 +240,13 @@ def test_the_edit_page_shows_stored_conditions(
             }
         },
     )
-    url = f"/integrations/{ChatIntegration.integration_id}/configs/{config.id}/"
+    url = f"/integrations/{TicketChat.integration_id}/configs/{config.id}/"
     html = client.get(url).get_data(as_text=True)
     assert re.search(r'value="all" checked', html)
     assert re.search(
-        r'name="conditions-0-value" data-fi-value multiple size="2">\s*'
-        r'<option value="low">Low</option>\s*<option value="high" selected>High',
+        r'name="conditions-0-value" data-fi-value multiple size="3">\s*'
+        r'<option value="low">Low</option>\s*<option value="normal">Normal</option>'
+        r'\s*<option value="high" selected>High',
         html,
     )
     assert 'name="conditions-1-value" value="a, b"' in html
@@ -303,7 +281,7 @@ def test_a_post_without_the_field_keeps_the_stored_conditions(
     config = chat.create_config(
         save=True, name="Ops", enabled=True, settings={"conditions": conditions}
     )
-    url = f"/integrations/{ChatIntegration.integration_id}/configs/{config.id}/"
+    url = f"/integrations/{TicketChat.integration_id}/configs/{config.id}/"
     response = client.post(url, data={"name": "Renamed", "enabled": "y"})
     assert response.status_code == 302
     config = chat.integration_mgr.get_config(config.id)
@@ -328,7 +306,7 @@ def test_wants_redisplay(chat: t.Any, app: Flask) -> None:
         method="POST",
         data={"name": "x", "conditions-mode": "always", "conditions-add": "1"},
     ):
-        form = ChatForm(chat)
+        form = TicketChatForm(chat)
         assert form.wants_redisplay() is True
         assert form.validate() is False
         assert form.errors == {}
@@ -336,7 +314,7 @@ def test_wants_redisplay(chat: t.Any, app: Flask) -> None:
     with app.test_request_context(
         method="POST", data={"name": "x", "conditions-mode": "always"}
     ):
-        form = ChatForm(chat)
+        form = TicketChatForm(chat)
         assert form.wants_redisplay() is False
         assert form.validate() is True
 

@@ -15,34 +15,10 @@ from flask_sqlalchemy import SQLAlchemy
 from playwright.sync_api import expect
 
 from flask_integrations import (
-    Choice,
-    ConditionsField,
     FlaskIntegrations,
-    Integration,
-    IntegrationConfigForm,
-    MessageTemplateField,
 )
 from tests.browser.conftest import LiveServer, run_axe, screenshot, tab_to
-
-PRIORITIES = [("low", "Low"), ("normal", "Normal"), ("high", "High")]
-
-
-class TicketChatForm(IntegrationConfigForm):
-    conditions = ConditionsField("What to post")
-    message = MessageTemplateField("Message")
-
-
-class TicketChat(Integration):
-    integration_id = "browser.chat"
-    name = "Ticket chat"
-    config_form_cls = TicketChatForm
-    condition_choices = {
-        "ticket.created": [
-            Choice("title", "Title"),
-            Choice("priority", "Priority", kind="select", options=PRIORITIES),
-            Choice("points", "Points", kind="number"),
-        ]
-    }
+from tests.conditions_support import TicketChat
 
 
 @pytest.fixture
@@ -109,7 +85,7 @@ def option_values(select: t.Any) -> list[str]:
     )
 
 
-ADD = "/integrations/browser.chat/configs/add/"
+ADD = "/integrations/tests.ticket_chat/configs/add/"
 
 
 def test_rows_with_javascript(server: t.Any, page: t.Any) -> None:
@@ -251,7 +227,7 @@ def test_errors_and_stale_conditions_have_no_accessibility_violations(
     app = server.app
     with app.app_context():
         manager = app.extensions["integrations"].manager
-        integration = manager.get_integration("browser.chat")
+        integration = manager.get_integration("tests.ticket_chat")
         config = integration.create_config(
             save=True,
             name="Stale",
@@ -267,7 +243,7 @@ def test_errors_and_stale_conditions_have_no_accessibility_violations(
             },
         )
         config_id = config.id
-    page.goto(f"{server.url}/integrations/browser.chat/configs/{config_id}/")
+    page.goto(f"{server.url}/integrations/tests.ticket_chat/configs/{config_id}/")
     assert "no longer offers" in page.locator("#conditions-0-error").inner_text()
     assert run_axe(page) == []
     page.fill("#conditions-1-value", "")
