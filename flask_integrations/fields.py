@@ -177,6 +177,7 @@ class ConditionsField(Field):  # type: ignore[misc]
         self.focus_id: str | None = None
         #: Problems of the stored set that concern no single row.
         self.set_errors: list[str] = []
+        #: The field's and each row's errors, reported if it is validated.
         self._pending: tuple[list[str], dict[int, list[str]]] = ([], {})
 
     @property
@@ -214,12 +215,15 @@ class ConditionsField(Field):  # type: ignore[misc]
         items = items if isinstance(items, list) else []
         self.rows = [self._row_from_json(i, item) for i, item in enumerate(items)]
         self.set_errors = []
-        if self.data:
-            for problem in check_conditions(self.data, self.catalogue):
-                if problem.index is None:
-                    self.set_errors.append(problem.message)
-                else:
-                    self.rows[problem.index].errors.append(problem.message)
+        problems = check_conditions(self.data, self.catalogue) if self.data else []
+        for problem in problems:
+            if problem.index is None:
+                self.set_errors.append(problem.message)
+            else:
+                self.rows[problem.index].errors.append(problem.message)
+        # Validated without posted rows (as the CLI's check and import do),
+        # a stored set that cannot be used is an error.
+        self._pending = ([str(p) for p in problems], {})
 
     def _row_from_json(self, index: int, item: t.Any) -> ConditionRow:
         if not isinstance(item, t.Mapping):
@@ -335,8 +339,8 @@ class ConditionsField(Field):  # type: ignore[misc]
 
     def pre_validate(self, form: t.Any) -> None:
         field_errors, row_errors = self._pending
-        for position, row in enumerate(self.rows):
-            row.errors = row_errors.get(position, [])
+        for position, messages in row_errors.items():
+            self.rows[position].errors = messages
         if row_errors:
             field_errors = [
                 gettext("Correct the conditions marked below."),
@@ -439,21 +443,7 @@ class MessageTemplateField(TextAreaField):  # type: ignore[misc]
 
     Leave it blank for the integration's default message (add
     :class:`~wtforms.validators.Optional` as usual).
-
-    :param kind: ``"text"``, or ``"json"`` when the template writes a JSON
-        document.
     """
-
-    def __init__(
-        self,
-        label: str | None = None,
-        validators: t.Any = None,
-        *,
-        kind: t.Literal["text", "json"] = "text",
-        **kwargs: t.Any,
-    ) -> None:
-        super().__init__(label, validators, **kwargs)
-        self.kind = kind
 
     def post_validate(self, form: t.Any, validation_stopped: bool) -> None:
         if validation_stopped or self.errors or not self.data:

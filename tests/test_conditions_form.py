@@ -295,7 +295,19 @@ def test_a_field_may_offer_its_own_choices(app_ctx: Flask) -> None:
 
     with app_ctx.test_request_context():
         form = Form(SimpleIntegration(t.cast(t.Any, None)), meta={"csrf": False})
-    assert [c.name for c in form.conditions.catalogue.choices] == ["a"]
+        assert [c.name for c in form.conditions.catalogue.choices] == ["a"]
+        assert "Add a condition" in form.conditions()
+
+
+def test_without_choices_no_row_can_be_added(app_ctx: Flask) -> None:
+    class Form(IntegrationConfigForm):
+        conditions = ConditionsField("When")
+
+    with app_ctx.test_request_context():
+        form = Form(SimpleIntegration(t.cast(t.Any, None)), meta={"csrf": False})
+        html = form.conditions()
+    assert "Add a condition" not in html
+    assert "offer nothing to test yet" in unescape(html)
 
 
 # -- the redisplay API -----------------------------------------------------------
@@ -421,3 +433,24 @@ def test_any_post_is_shown_again_or_saved_never_a_500(
         conditions = after[-1][1]["conditions"]
         assert conditions["mode"] == mode
         ConditionSet.from_json(conditions, ChoiceCatalogue.of(chat))
+
+
+# -- the command line -------------------------------------------------------------
+
+
+def test_check_reports_stale_conditions(chat: t.Any, runner: t.Any) -> None:
+    stale = {"mode": "all", "conditions": [{"choice": "severity", "op": "is"}]}
+    good = chat.create_config(save=True, name="good", enabled=True)
+    bad = chat.create_config(
+        save=True, name="stale", enabled=True, settings={"conditions": stale}
+    )
+    result = runner.invoke(args=["integrations", "check"])
+    assert result.exit_code == 1
+    assert f"Configuration {bad.id} ('stale') of 'Ticket chat' is broken:" in (
+        result.output
+    )
+    assert (
+        "'settings.conditions': Condition 1: It tests 'severity', which this"
+        " integration no longer offers." in " ".join(result.output.split())
+    )
+    assert f"Configuration {good.id}" not in result.output

@@ -20,6 +20,9 @@
     var status = root.querySelector("[data-fi-status]");
     var add = root.querySelector("[data-fi-add]");
     var next = 0;
+    if (!add) {
+      return;
+    }
 
     function rows() {
       return Array.prototype.slice.call(list.querySelectorAll("[data-fi-row]"));
