@@ -3,6 +3,7 @@ and removed without JavaScript, errors at the row, what is stored."""
 
 from __future__ import annotations
 
+import json
 import re
 import typing as t
 from html import unescape
@@ -454,3 +455,36 @@ def test_check_reports_stale_conditions(chat: t.Any, runner: t.Any) -> None:
         " integration no longer offers." in " ".join(result.output.split())
     )
     assert f"Configuration {good.id}" not in result.output
+
+
+def test_import_refuses_conditions_that_cannot_be_used(
+    chat: t.Any, runner: t.Any, tmp_path: t.Any, db: SQLAlchemy, manager: t.Any
+) -> None:
+    entries = [
+        {
+            "integration_id": TicketChat.integration_id,
+            "name": name,
+            "settings": {"conditions": conditions},
+        }
+        for name, conditions in [
+            (
+                "fine",
+                {"mode": "any", "conditions": [{"choice": "title", "op": "is-set"}]},
+            ),
+            (
+                "stale",
+                {"mode": "all", "conditions": [{"choice": "severity", "op": "is"}]},
+            ),
+        ]
+    ]
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    result = runner.invoke(args=["integrations", "import", str(path)])
+    assert result.exit_code != 0
+    assert "It tests 'severity'" in " ".join(result.output.split())
+    assert stored(db, manager.config_model) == []
+    del entries[1]
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    assert runner.invoke(args=["integrations", "import", str(path)]).exit_code == 0
+    [(_, settings)] = stored(db, manager.config_model)
+    assert settings["conditions"]["conditions"] == [{"choice": "title", "op": "is-set"}]
