@@ -274,8 +274,9 @@ class ConditionsField(Field):  # type: ignore[misc]
                 del self.rows[position]
                 after = self.rows[position] if position < len(self.rows) else None
                 self.focus_id = self.row_id(after, "choice") if after else self.add_id
-        if add and len(self.rows) < MAX_CONDITIONS:
+        if add:
             self.redisplay_requested = True
+        if add and len(self.rows) < MAX_CONDITIONS:
             index = max((row.index for row in self.rows), default=-1) + 1
             self.rows.append(ConditionRow(index))
             self.focus_id = self.row_id(self.rows[-1], "choice")

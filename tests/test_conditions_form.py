@@ -22,6 +22,7 @@ from flask_integrations import (
     IntegrationConfigForm,
 )
 from flask_integrations.conditions import ChoiceCatalogue, ConditionSet
+from flask_integrations.fields import MAX_CONDITIONS
 from flask_integrations.testing.client import find_form
 from tests.conditions_support import TicketChat, TicketChatForm
 from tests.conftest import SimpleIntegration
@@ -126,6 +127,22 @@ def test_remove_a_row_without_javascript(
     assert "conditions-7" not in html.split("<template")[0]
     assert "data-fi-add autofocus>" in html
     assert stored(db, manager.config_model) == []
+
+
+def test_add_never_saves_even_at_the_most_rows(
+    chat: t.Any, client: t.Any, db: SQLAlchemy, manager: t.Any
+) -> None:
+    rows = {}
+    for index in range(MAX_CONDITIONS):
+        rows.update(row(index, "title", "contains", str(index)))
+    values = typed(page_form(client), name="Ops", conditions_mode="all", **rows)
+    html = post(client, typed(values, conditions_add="1")).get_data(as_text=True)
+    assert stored(db, manager.config_model) == []
+    assert f'id="conditions-{MAX_CONDITIONS}-choice"' not in html
+    assert post(client, typed(values, conditions_add=None)).status_code == 302
+    values = typed(values, **row(MAX_CONDITIONS, "title", "is-set", ""))
+    html = post(client, values).get_data(as_text=True)
+    assert f"Use at most {MAX_CONDITIONS} conditions." in html
 
 
 def test_save_stores_the_condition_set(
