@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .capture import CapturedDelivery, record_deliveries
+from .conditions import Choice
 from .errors import (
     ConfigFormError,
     EncryptionKeyError,
@@ -10,7 +11,9 @@ from .errors import (
     IntegrationError,
     IntegrationNotRegisteredError,
     IntegrationRegistrationError,
+    InvalidConditionsError,
     InvalidConfigFilterError,
+    InvalidTemplateError,
     OutboundNetworkError,
     OutboundRequestError,
     OutboundTimeoutError,
@@ -22,7 +25,7 @@ from .errors import (
     WebhookVerificationError,
 )
 from .extension import FlaskIntegrations
-from .fields import OutboundURLField
+from .fields import ConditionsField, MessageTemplateField, OutboundURLField
 from .forms import Fieldset, IntegrationConfigForm
 from .history import acting_as
 from .hooks import IntegrationHook, SignalHook, TemplateHook
@@ -44,6 +47,8 @@ from .snapshot import ConfigSnapshot
 
 __all__ = [
     "CapturedDelivery",
+    "Choice",
+    "ConditionsField",
     "ConfigFormError",
     "ConfigSnapshot",
     "EncryptionKeyError",
@@ -59,7 +64,10 @@ __all__ = [
     "IntegrationManager",
     "IntegrationNotRegisteredError",
     "IntegrationRegistrationError",
+    "InvalidConditionsError",
     "InvalidConfigFilterError",
+    "InvalidTemplateError",
+    "MessageTemplateField",
     "OutboundClient",
     "OutboundNetworkError",
     "OutboundRequestError",

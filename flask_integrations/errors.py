@@ -13,6 +13,8 @@ Every exception the package raises on purpose derives from
      ├── EncryptionKeyError
      ├── SettingsMigrationError
      ├── WebhookVerificationError
+     ├── InvalidConditionsError
+     ├── InvalidTemplateError
      └── OutboundRequestError
           ├── UnsafeURLError
           ├── TooManyRedirectsError
@@ -22,6 +24,8 @@ Every exception the package raises on purpose derives from
 """
 
 from __future__ import annotations
+
+import typing as t
 
 
 class IntegrationError(Exception):
@@ -172,3 +176,29 @@ class SettingsMigrationError(IntegrationError):
 
 class WebhookVerificationError(IntegrationError):
     """A signed webhook request could not be verified."""
+
+
+class InvalidConditionsError(IntegrationError, ValueError):
+    """A stored condition set cannot be used: it is malformed, or names a
+    choice or an operator the integration no longer offers.
+
+    :param problems: What is wrong, one
+        :class:`~flask_integrations.conditions.ConditionProblem` each.
+    """
+
+    def __init__(self, problems: list[t.Any]) -> None:
+        self.problems = problems
+        details = " ".join(str(p) for p in problems)
+        super().__init__(f"The conditions cannot be used. {details}")
+
+
+class InvalidTemplateError(IntegrationError, ValueError):
+    """A message template is not valid Jinja.
+
+    :param message: What is wrong, with the line number.
+    :param lineno: The line of the template where the error is, if known.
+    """
+
+    def __init__(self, message: str, lineno: int | None = None) -> None:
+        self.lineno = lineno
+        super().__init__(message)

@@ -311,9 +311,31 @@ class IntegrationConfigForm(FlaskForm):  # type: ignore[misc]
 
     # -- validating and saving ----------------------------------------------
 
+    def wants_redisplay(self) -> bool:
+        """Whether the submitted form asks to be shown again rather than
+        saved: one of its fields had a button of its own pressed, such as
+        *Add a condition* of a :class:`~flask_integrations.ConditionsField`
+        (such a field sets its ``redisplay_requested`` attribute to true).
+
+        Then :meth:`validate` (and so ``validate_on_submit()``) returns
+        ``False`` without reporting any error, so that a view shows the page
+        again with what was typed, and nothing is saved. Only the CSRF token
+        is checked.
+        """
+        return any(getattr(f, "redisplay_requested", False) for f in self)
+
     def validate(self, extra_validators: t.Any = None) -> bool:
         """Validate the fields; text containing NUL characters, which
-        databases such as PostgreSQL cannot store, is an error too."""
+        databases such as PostgreSQL cannot store, is an error too.
+
+        Returns ``False``, with no error but a bad CSRF token, when the form
+        :meth:`wants_redisplay`.
+        """
+        if self.wants_redisplay():
+            self._validated = False
+            if "csrf_token" in self:
+                self["csrf_token"].validate(self)
+            return False
         valid = bool(super().validate(extra_validators=extra_validators))
         for bound in self:
             if _unstorable(bound.data):

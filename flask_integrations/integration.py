@@ -17,6 +17,7 @@ from .routing import build_url_map, resource_folder
 from .signals import integration_disabled, integration_enabled
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from .conditions import Choice
     from .delivery import DeliveryJob, Outcome
     from .hooks import IntegrationHook
     from .manager import IntegrationManager
@@ -153,6 +154,13 @@ class Integration:
     #: configuration chooses which of them it receives (a checkbox list on
     #: its page, stored in the ``events`` setting).
     events: t.Mapping[str, str] = {}
+
+    #: What conditions can test in events' payloads:
+    #: :class:`~flask_integrations.Choice` objects by event name (under
+    #: ``"*"``, choices of every event), or one sequence for every event. A
+    #: :class:`~flask_integrations.ConditionsField` on the configuration
+    #: form offers them (see :mod:`flask_integrations.conditions`).
+    condition_choices: t.Mapping[str, t.Sequence[Choice]] | t.Sequence[Choice] = {}
 
     #: Version of the layout of this integration's settings. Raise it when
     #: the layout changes, and upgrade old settings in :meth:`migrate_settings`.

@@ -27,6 +27,7 @@ from sqlalchemy.orm import (
     object_session,
 )
 
+from .conditions import ConfigConditionsMixin
 from .crypto import reveal
 from .errors import IntegrationError
 
@@ -93,7 +94,7 @@ def as_settings_dict(value: object) -> dict[str, t.Any]:
     return value if isinstance(value, dict) else {}
 
 
-class IntegrationConfigMixin:
+class IntegrationConfigMixin(ConfigConditionsMixin):
     """Columns and behaviour of a stored integration configuration.
 
     Map it on the app's own declarative base to add columns::

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import typing as t
 
+from .conditions import ConditionSet, ConfigConditionsMixin, load_config_conditions
 from .crypto import is_encrypted, reveal
 from .errors import IntegrationNotRegisteredError
 from .models import _integration_label, as_settings_dict
@@ -91,7 +92,7 @@ def freeze(value: t.Any) -> t.Any:
     return value
 
 
-class ConfigSnapshot:
+class ConfigSnapshot(ConfigConditionsMixin):
     """A read-only copy of a stored configuration.
 
     It has an attribute for each column of the configuration model (``id``,
@@ -122,6 +123,7 @@ class ConfigSnapshot:
         "_values": "The column values, read-only.",
         "_manager": "The manager the configuration belongs to.",
         "_settings": "The default settings overlaid with the stored ones.",
+        "_condition_sets": "Condition sets loaded so far, by settings key.",
     }
 
     #: The columns that have a slot of their own (see
@@ -131,6 +133,7 @@ class ConfigSnapshot:
     _values: dict[str, t.Any]
     _manager: IntegrationManager
     _settings: dict[str, t.Any]
+    _condition_sets: dict[str, ConditionSet | None]
     get: t.Callable[..., t.Any]
 
     # The columns of IntegrationConfigMixin, for type checkers.
@@ -169,6 +172,7 @@ class ConfigSnapshot:
         init(self, "_values", frozen)
         init(self, "_manager", manager)
         init(self, "_settings", merged)
+        init(self, "_condition_sets", {})
         if any(is_encrypted(v) for v in settings.values()):
             init(self, "get", self._get_revealing)
         else:
@@ -210,6 +214,15 @@ class ConfigSnapshot:
             "A configuration snapshot is read-only. Load an editable instance"
             " with 'manager.get_config(config_id)' to change its settings."
         )
+
+    def load_conditions(
+        self, conditions_key: str = "conditions"
+    ) -> ConditionSet | None:
+        # Checked and compiled once per snapshot.
+        sets = self._condition_sets
+        if conditions_key not in sets:
+            sets[conditions_key] = load_config_conditions(self, conditions_key)
+        return sets[conditions_key]
 
     def as_dict(self) -> dict[str, t.Any]:
         """Return the column values as a new, mutable dict."""
